@@ -1,0 +1,51 @@
+// Command divres trains diverse image classifiers and ensembles, corrupts images the
+// way CIFAR-10-C does, measures resiliency and diversity, and draws the figures of a
+// design-diversity study.
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+)
+
+// commands holds the subcommands; each cmd_*.go file adds its own in an init function.
+var commands []*cli.Command
+
+func addCommand(c *cli.Command) { commands = append(commands, c) }
+
+func newApp() *cli.App {
+	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
+	return &cli.App{
+		Name:  "divres",
+		Usage: "design diversity for resilient image classifiers",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
+		},
+		Before: func(c *cli.Context) error {
+			if c.String("log-format") == "json" {
+				logrus.SetFormatter(&logrus.JSONFormatter{})
+			} else {
+				logrus.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+			}
+			lvl, err := logrus.ParseLevel(c.String("log-level"))
+			if err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			logrus.SetLevel(lvl)
+			return nil
+		},
+		Commands: commands,
+	}
+}
+
+func main() {
+	if err := newApp().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "divres:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,251 @@
+package corrupt
+
+import "math"
+
+// mtN and mtM are MT19937's state size and shift.
+const (
+	mtN = 624
+	mtM = 397
+)
+
+// NumpyRNG reproduces numpy's legacy RandomState: the MT19937 generator and the
+// legacy samplers (53-bit doubles, Marsaglia polar normals with one cached value,
+// masked-rejection randint, multiplication/PTRS Poisson). Seeded with Seed it
+// produces the same numbers as np.random.seed(n) followed by the same calls.
+type NumpyRNG struct {
+	mt       [mtN]uint32
+	pos      int
+	hasGauss bool
+	gauss    float64
+}
+
+// NewNumpyRNG returns a generator seeded like np.random.seed(seed).
+func NewNumpyRNG(seed uint32) *NumpyRNG {
+	r := &NumpyRNG{}
+	r.Seed(seed)
+	return r
+}
+
+// Seed re-initialises the state like np.random.seed(seed) (init_genrand) and clears the
+// cached normal.
+func (r *NumpyRNG) Seed(seed uint32) {
+	r.mt[0] = seed
+	for i := 1; i < mtN; i++ {
+		r.mt[i] = 1812433253*(r.mt[i-1]^(r.mt[i-1]>>30)) + uint32(i)
+	}
+	r.pos = mtN
+	r.hasGauss = false
+}
+
+// SeedArray initialises the state with MT19937's init_by_array, as numpy does for an
+// array seed; it gives well-separated streams for multi-word keys.
+func (r *NumpyRNG) SeedArray(key []uint32) {
+	r.Seed(19650218)
+	i, j := 1, 0
+	k := mtN
+	if len(key) > k {
+		k = len(key)
+	}
+	for ; k > 0; k-- {
+		r.mt[i] = (r.mt[i] ^ ((r.mt[i-1] ^ (r.mt[i-1] >> 30)) * 1664525)) + key[j] + uint32(j)
+		i++
+		j++
+		if i >= mtN {
+			r.mt[0] = r.mt[mtN-1]
+			i = 1
+		}
+		if j >= len(key) {
+			j = 0
+		}
+	}
+	for k = mtN - 1; k > 0; k-- {
+		r.mt[i] = (r.mt[i] ^ ((r.mt[i-1] ^ (r.mt[i-1] >> 30)) * 1566083941)) - uint32(i)
+		i++
+		if i >= mtN {
+			r.mt[0] = r.mt[mtN-1]
+			i = 1
+		}
+	}
+	r.mt[0] = 0x80000000
+	r.pos = mtN
+	r.hasGauss = false
+}
+
+func (r *NumpyRNG) twist() {
+	const upper, lower, matrixA = 0x80000000, 0x7fffffff, 0x9908b0df
+	for i := 0; i < mtN; i++ {
+		y := (r.mt[i] & upper) | (r.mt[(i+1)%mtN] & lower)
+		v := r.mt[(i+mtM)%mtN] ^ (y >> 1)
+		if y&1 != 0 {
+			v ^= matrixA
+		}
+		r.mt[i] = v
+	}
+	r.pos = 0
+}
+
+// Uint32 returns the next tempered 32-bit word.
+func (r *NumpyRNG) Uint32() uint32 {
+	if r.pos >= mtN {
+		r.twist()
+	}
+	y := r.mt[r.pos]
+	r.pos++
+	y ^= y >> 11
+	y ^= (y << 7) & 0x9d2c5680
+	y ^= (y << 15) & 0xefc60000
+	y ^= y >> 18
+	return y
+}
+
+// Float64 returns numpy's random_sample(): a 53-bit double in [0, 1) from two words.
+func (r *NumpyRNG) Float64() float64 {
+	a := r.Uint32() >> 5
+	b := r.Uint32() >> 6
+	return (float64(a)*67108864.0 + float64(b)) / 9007199254740992.0
+}
+
+// Uniform returns lo + (hi−lo)·Float64().
+func (r *NumpyRNG) Uniform(lo, hi float64) float64 { return lo + (hi-lo)*r.Float64() }
+
+// Normal returns loc + scale·g, g from the Marsaglia polar method; the second value
+// of each pair is cached for the next call, as numpy's legacy gauss does.
+func (r *NumpyRNG) Normal(loc, scale float64) float64 {
+	if r.hasGauss {
+		r.hasGauss = false
+		return loc + scale*r.gauss
+	}
+	var x1, x2, r2 float64
+	for {
+		x1 = 2*r.Float64() - 1
+		x2 = 2*r.Float64() - 1
+		r2 = x1*x1 + x2*x2
+		if r2 < 1 && r2 != 0 {
+			break
+		}
+	}
+	f := math.Sqrt(-2 * math.Log(r2) / r2)
+	r.gauss = f * x1
+	r.hasGauss = true
+	return loc + scale*f*x2
+}
+
+// IntN returns numpy's randint(lo, hi): a value in [lo, hi), drawing one 32-bit word
+// per candidate, masked to the smallest all-ones mask covering the range and rejected
+// when out of range. It panics if hi <= lo, like numpy raises.
+func (r *NumpyRNG) IntN(lo, hi int) int {
+	if hi <= lo {
+		panic("corrupt: IntN with empty range")
+	}
+	rng := uint64(hi - lo - 1)
+	if rng == 0 {
+		return lo
+	}
+	if rng > math.MaxUint32 {
+		panic("corrupt: IntN range exceeds 32 bits")
+	}
+	if rng == math.MaxUint32 {
+		return lo + int(r.Uint32())
+	}
+	mask := rng
+	mask |= mask >> 1
+	mask |= mask >> 2
+	mask |= mask >> 4
+	mask |= mask >> 8
+	mask |= mask >> 16
+	for {
+		v := uint64(r.Uint32()) & mask
+		if v <= rng {
+			return lo + int(v)
+		}
+	}
+}
+
+// Poisson returns numpy's legacy poisson(lam): 0 for lam = 0, the multiplication
+// method for lam < 10 and Hörmann's PTRS transformed rejection otherwise.
+func (r *NumpyRNG) Poisson(lam float64) int64 {
+	switch {
+	case lam >= 10:
+		return r.poissonPTRS(lam)
+	case lam == 0:
+		return 0
+	}
+	enlam := math.Exp(-lam)
+	var x int64
+	prod := 1.0
+	for {
+		prod *= r.Float64()
+		if prod > enlam {
+			x++
+		} else {
+			return x
+		}
+	}
+}
+
+func (r *NumpyRNG) poissonPTRS(lam float64) int64 {
+	slam := math.Sqrt(lam)
+	loglam := math.Log(lam)
+	b := 0.931 + 2.53*slam
+	a := -0.059 + 0.02483*b
+	invAlpha := 1.1239 + 1.1328/(b-3.4)
+	vr := 0.9277 - 3.6224/(b-2)
+	for {
+		u := r.Float64() - 0.5
+		v := r.Float64()
+		us := 0.5 - math.Abs(u)
+		k := int64(math.Floor((2*a/us+b)*u + lam + 0.43))
+		if us >= 0.07 && v <= vr {
+			return k
+		}
+		if k < 0 || (us < 0.013 && v > us) {
+			continue
+		}
+		if math.Log(v)+math.Log(invAlpha)-math.Log(a/(us*us)+b) <= -lam+float64(k)*loglam-logGamma(float64(k+1)) {
+			return k
+		}
+	}
+}
+
+// logGamma is numpy's log-gamma helper used by the PTRS Poisson sampler (a Stirling
+// series with shift to x > 7); it differs from math.Lgamma in the last bits.
+func logGamma(x float64) float64 {
+	coef := [10]float64{
+		8.333333333333333e-02, -2.777777777777778e-03,
+		7.936507936507937e-04, -5.952380952380952e-04,
+		8.417508417508418e-04, -1.917526917526918e-03,
+		6.410256410256410e-03, -2.955065359477124e-02,
+		1.796443723688307e-01, -1.39243221690590e+00,
+	}
+	if x == 1 || x == 2 {
+		return 0
+	}
+	x0 := x
+	n := 0
+	if x <= 7 {
+		n = int(7 - x)
+		x0 = x + float64(n)
+	}
+	x2 := 1 / (x0 * x0)
+	gl0 := coef[9]
+	for k := 8; k >= 0; k-- {
+		gl0 = gl0*x2 + coef[k]
+	}
+	gl := gl0/x0 + 0.5*math.Log(2*math.Pi) + (x0-0.5)*math.Log(x0) - x0
+	if x <= 7 {
+		for k := 1; k <= n; k++ {
+			gl -= math.Log(x0 - 1)
+			x0--
+		}
+	}
+	return gl
+}
+
+// NewImageStream returns the default-mode generator of one image: an independent
+// MT19937 stream keyed by (seed, corruption index, severity, image index), so that an
+// image's output depends neither on the other images nor on the number of workers.
+func NewImageStream(seed uint64, corruption, severity, image int) *NumpyRNG {
+	r := &NumpyRNG{}
+	r.SeedArray([]uint32{uint32(seed), uint32(seed >> 32), uint32(corruption<<8 | severity), uint32(image), 0x64697672})
+	return r
+}
