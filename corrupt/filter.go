@@ -1,0 +1,304 @@
+package corrupt
+
+import (
+	"sync"
+)
+
+// Border selects how a filter extends a line beyond its ends (PARAMS.md §3.1).
+type Border int
+
+const (
+	// BorderNearest replicates the edge value: a a a | a b c.
+	BorderNearest Border = iota
+	// BorderReflect is scipy's "reflect" (half-sample symmetric): c b a | a b c,
+	// index −1 → 0, n → n−1.
+	BorderReflect
+	// BorderMirror is scipy's "mirror", OpenCV's BORDER_REFLECT_101 (whole-sample
+	// symmetric): c b | a b c, index −1 → 1.
+	BorderMirror
+)
+
+// borderIndex maps a possibly out-of-range index i onto 0..n−1 according to mode.
+// It handles extensions longer than the line by periodic repetition, as scipy does.
+func borderIndex(i, n int, mode Border) int {
+	if i >= 0 && i < n {
+		return i
+	}
+	switch mode {
+	case BorderReflect:
+		p := 2 * n
+		i %= p
+		if i < 0 {
+			i += p
+		}
+		if i >= n {
+			i = p - 1 - i
+		}
+		return i
+	case BorderMirror:
+		if n == 1 {
+			return 0
+		}
+		p := 2*n - 2
+		i %= p
+		if i < 0 {
+			i += p
+		}
+		if i >= n {
+			i = p - i
+		}
+		return i
+	default:
+		if i < 0 {
+			return 0
+		}
+		return n - 1
+	}
+}
+
+// gaussKey identifies a cached 1-D kernel.
+type gaussKey struct{ sigma, truncate float64 }
+
+var gaussKernels sync.Map // gaussKey → []float64
+
+// gaussianKernel returns the half kernel w[0..r] of scipy's gaussian_filter1d for
+// sigma and truncate: r = int(truncate·σ + 0.5), w_j = exp((−0.5/σ²)·j²) normalised by
+// numpy's sum of the full 2r+1 weights. The slice is shared and must not be modified.
+func gaussianKernel(sigma, truncate float64) []float64 {
+	key := gaussKey{sigma, truncate}
+	if k, ok := gaussKernels.Load(key); ok {
+		return k.([]float64)
+	}
+	r := int(truncate*sigma + 0.5)
+	c := -0.5 / (sigma * sigma)
+	full := make([]float64, 2*r+1)
+	for i := range full {
+		j := float64(i - r)
+		full[i] = expRN(c * (j * j))
+	}
+	s := 0 + pairwiseSum(full)
+	half := make([]float64, r+1)
+	for j := range half {
+		half[j] = full[r+j] / s
+	}
+	gaussKernels.Store(key, half)
+	return half
+}
+
+// pairwiseSum is numpy's float64 sum reduction (pairwise summation with an
+// eight-way unrolled base case of up to 128 elements), bit for bit.
+func pairwiseSum(a []float64) float64 {
+	n := len(a)
+	switch {
+	case n < 8:
+		res := 0.0
+		for _, v := range a {
+			res += v
+		}
+		return res
+	case n <= 128:
+		var r [8]float64
+		copy(r[:], a[:8])
+		i := 8
+		for ; i < n-n%8; i += 8 {
+			for k := 0; k < 8; k++ {
+				r[k] += a[i+k]
+			}
+		}
+		res := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+		for ; i < n; i++ {
+			res += a[i]
+		}
+		return res
+	default:
+		n2 := n / 2
+		n2 -= n2 % 8
+		return pairwiseSum(a[:n2]) + pairwiseSum(a[n2:])
+	}
+}
+
+var f64Pool = sync.Pool{New: func() any { return new([]float64) }}
+
+// getF64 returns a pooled scratch slice of length n (contents undefined) and the
+// pointer to hand back to putF64.
+func getF64(n int) (*[]float64, []float64) {
+	p := f64Pool.Get().(*[]float64)
+	if cap(*p) < n {
+		*p = make([]float64, n)
+	}
+	return p, (*p)[:n]
+}
+
+func putF64(p *[]float64) { f64Pool.Put(p) }
+
+// gaussianFilter64 is skimage's gaussian / scipy's gaussian_filter on an h×w×c
+// float64 plane (row-major, channels last, channels never mixed): a 1-D correlation
+// along axis 0 (rows) and then along axis 1, each computed as
+// x[i]·w0 + Σ_{j=r..1} (x[i−j] + x[i+j])·w_j in float64 (farthest pair first, as
+// scipy's symmetric loop) and stored as float64. sigma = 0 copies src. dst may be the
+// same slice as src (in-place filtering) but must not partially overlap it.
+func gaussianFilter64(dst, src []float64, h, w, c int, sigma, truncate float64, mode Border) {
+	n := h * w * c
+	if sigma == 0 {
+		copy(dst[:n], src[:n])
+		return
+	}
+	k := gaussianKernel(sigma, truncate)
+	tp, tmp := getF64(n)
+	lp, line := getF64((w + 2*(len(k)-1)) * c)
+	gaussRows64(tmp, src, h, w*c, k, mode)
+	gaussCols64(dst, tmp, h, w, c, k, mode, line)
+	putF64(lp)
+	putF64(tp)
+}
+
+// gaussRows64 filters along axis 0: each output row is a weighted sum of whole rows.
+func gaussRows64(dst, src []float64, h, rowLen int, k []float64, mode Border) {
+	r := len(k) - 1
+	w0 := k[0]
+	for i := 0; i < h; i++ {
+		out := dst[i*rowLen : (i+1)*rowLen]
+		cen := src[i*rowLen : (i+1)*rowLen]
+		for x, v := range cen {
+			out[x] = v * w0
+		}
+		for j := r; j >= 1; j-- {
+			a := src[borderIndex(i-j, h, mode)*rowLen:][:rowLen]
+			b := src[borderIndex(i+j, h, mode)*rowLen:][:rowLen]
+			wj := k[j]
+			for x := range out {
+				out[x] += float64((a[x] + b[x]) * wj)
+			}
+		}
+	}
+}
+
+// gaussCols64 filters along axis 1 using line as the padded row buffer.
+func gaussCols64(dst, src []float64, h, w, c int, k []float64, mode Border, line []float64) {
+	r := len(k) - 1
+	rowLen := w * c
+	w0 := k[0]
+	for i := 0; i < h; i++ {
+		row := src[i*rowLen : (i+1)*rowLen]
+		for p := -r; p < w+r; p++ {
+			s := borderIndex(p, w, mode) * c
+			copy(line[(p+r)*c:(p+r+1)*c], row[s:s+c])
+		}
+		out := dst[i*rowLen : (i+1)*rowLen]
+		cen := line[r*c:][:rowLen]
+		for x, v := range cen {
+			out[x] = v * w0
+		}
+		for j := r; j >= 1; j-- {
+			a := line[(r-j)*c:][:rowLen]
+			b := line[(r+j)*c:][:rowLen]
+			wj := k[j]
+			for x := range out {
+				out[x] += float64((a[x] + b[x]) * wj)
+			}
+		}
+	}
+}
+
+// gaussianFilter32 is gaussianFilter64 for a float32 plane: each pass accumulates in
+// float64 and stores float32, as scipy does for float32 arrays. dst may be the same
+// slice as src but must not partially overlap it.
+func gaussianFilter32(dst, src []float32, h, w, c int, sigma, truncate float64, mode Border) {
+	n := h * w * c
+	if sigma == 0 {
+		copy(dst[:n], src[:n])
+		return
+	}
+	k := gaussianKernel(sigma, truncate)
+	r := len(k) - 1
+	rowLen := w * c
+	ap, acc := getF64(rowLen)
+	defer putF64(ap)
+	tmp := make32(n)
+	defer put32(tmp)
+	t := *tmp
+	// Axis 0.
+	for i := 0; i < h; i++ {
+		cen := src[i*rowLen : (i+1)*rowLen]
+		for x, v := range cen {
+			acc[x] = float64(v) * k[0]
+		}
+		for j := r; j >= 1; j-- {
+			a := src[borderIndex(i-j, h, mode)*rowLen:][:rowLen]
+			b := src[borderIndex(i+j, h, mode)*rowLen:][:rowLen]
+			wj := k[j]
+			for x := range acc {
+				acc[x] += float64((float64(a[x]) + float64(b[x])) * wj)
+			}
+		}
+		out := t[i*rowLen : (i+1)*rowLen]
+		for x, v := range acc {
+			out[x] = float32(v)
+		}
+	}
+	// Axis 1.
+	lp, line := getF64((w + 2*r) * c)
+	defer putF64(lp)
+	for i := 0; i < h; i++ {
+		row := t[i*rowLen : (i+1)*rowLen]
+		for p := -r; p < w+r; p++ {
+			s := borderIndex(p, w, mode) * c
+			for ch := 0; ch < c; ch++ {
+				line[(p+r)*c+ch] = float64(row[s+ch])
+			}
+		}
+		cen := line[r*c:][:rowLen]
+		for x, v := range cen {
+			acc[x] = v * k[0]
+		}
+		for j := r; j >= 1; j-- {
+			a := line[(r-j)*c:][:rowLen]
+			b := line[(r+j)*c:][:rowLen]
+			wj := k[j]
+			for x := range acc {
+				acc[x] += float64((a[x] + b[x]) * wj)
+			}
+		}
+		out := dst[i*rowLen : (i+1)*rowLen]
+		for x, v := range acc {
+			out[x] = float32(v)
+		}
+	}
+}
+
+var f32Pool = sync.Pool{New: func() any { return new([]float32) }}
+
+// make32 returns a pooled float32 scratch slice of length n (contents undefined).
+func make32(n int) *[]float32 {
+	p := f32Pool.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+func put32(p *[]float32) { f32Pool.Put(p) }
+
+// clip01 clamps v to [0, 1] (NaN stays NaN, like numpy's clip).
+func clip01(v float64) float64 {
+	if v < 0 {
+		return 0
+	}
+	if v > 1 {
+		return 1
+	}
+	return v
+}
+
+// toUint8 is numpy's uint8 cast of a value already in [0, 255]: truncation toward
+// zero (254.9999 → 254). NaN gives 0.
+func toUint8(v float64) uint8 {
+	if !(v > 0) {
+		return 0
+	}
+	if v >= 255 {
+		return 255
+	}
+	return uint8(v)
+}
