@@ -1,0 +1,203 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// CIFAR-10-C layout: DIR/<corruption>.npy holds uint8 (5·N, H, W, C) (or (5·N, H, W)
+// for grayscale) with severities 1…5 stacked in that order, N images each; DIR/labels.npy
+// holds the labels, either (5·N,) (the published files repeat them per severity) or
+// (N,), in any integer type.
+
+// LabelsFile is the label file name of a corruption set.
+const LabelsFile = "labels.npy"
+
+// IsCorruptionSetDir reports whether dir looks like a CIFAR-10-C style set: a
+// labels.npy and at least one other .npy file.
+func IsCorruptionSetDir(dir string) bool {
+	if !fileExists(filepath.Join(dir, LabelsFile)) {
+		return false
+	}
+	names, err := CorruptionSetNames(dir)
+	return err == nil && len(names) > 0
+}
+
+// CorruptionSetNames lists the corruptions of a set directory (its .npy files other
+// than labels.npy), sorted.
+func CorruptionSetNames(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".npy") || name == LabelsFile || strings.HasPrefix(name, ".") {
+			continue
+		}
+		out = append(out, strings.TrimSuffix(name, ".npy"))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// LoadCorruptionSet reads severity (1–5) of one corruption of a CIFAR-10-C style set
+// in dir: only that slice of DIR/<corruption>.npy is read. classes names the classes;
+// nil means DIR/classes.txt (one name a line) if present, else the CIFAR-10 names when
+// every label is below 10, else "0", "1", ….
+func LoadCorruptionSet(dir, corruption string, severity int, classes []string) (*Memory, error) {
+	if severity < 1 || severity > 5 {
+		return nil, fmt.Errorf("corruption set %s: severity %d not in 1…5", dir, severity)
+	}
+	if corruption == "" || strings.ContainsAny(corruption, `/\`) {
+		return nil, fmt.Errorf("corruption set %s: bad corruption name %q", dir, corruption)
+	}
+	path := filepath.Join(dir, corruption+".npy")
+	imgs, err := openNpy(path)
+	if errors.Is(err, os.ErrNotExist) {
+		names, _ := CorruptionSetNames(dir)
+		return nil, fmt.Errorf("corruption set %s: no corruption %q (have %s)", dir, corruption, strings.Join(names, ", "))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer imgs.Close()
+	h := imgs.h
+	if h.kind != 'u' || h.size != 1 {
+		return nil, fmt.Errorf("read %s: %w", path, formatErr("element type is not uint8"))
+	}
+	var total, ih, iw, ic int
+	switch len(h.shape) {
+	case 3:
+		total, ih, iw, ic = h.shape[0], h.shape[1], h.shape[2], 1
+	case 4:
+		total, ih, iw, ic = h.shape[0], h.shape[1], h.shape[2], h.shape[3]
+	default:
+		return nil, fmt.Errorf("read %s: %w", path, formatErr("shape %v, want (5·N, H, W[, C])", h.shape))
+	}
+	if total == 0 || total%5 != 0 || ih == 0 || iw == 0 || (ic != 1 && ic != 3) {
+		return nil, fmt.Errorf("read %s: %w", path, formatErr("shape %v, want (5·N, H, W[, C]) with N > 0 and C 1 or 3", h.shape))
+	}
+	n := total / 5
+	size := ih * iw * ic
+	hwc := make([]uint8, n*size)
+	if err := imgs.readBytes(hwc, int64(severity-1)*int64(n)*int64(size)); err != nil {
+		return nil, err
+	}
+	pix := hwc
+	if ic > 1 {
+		pix = make([]uint8, len(hwc))
+		for k := range n {
+			hwcToCHW(pix[k*size:(k+1)*size], hwc[k*size:(k+1)*size], ih, iw, ic)
+		}
+	}
+	labels, err := readSetLabels(filepath.Join(dir, LabelsFile), n, severity)
+	if err != nil {
+		return nil, err
+	}
+	if classes == nil {
+		if classes, err = setClassNames(dir, labels); err != nil {
+			return nil, err
+		}
+	}
+	d, err := NewMemory(ic, ih, iw, pix, labels, classes)
+	if err != nil {
+		return nil, fmt.Errorf("corruption set %s: %w", dir, err)
+	}
+	return d, nil
+}
+
+// readSetLabels reads the N labels of a severity from a (5·N,) or (N,) label file.
+func readSetLabels(path string, n, severity int) ([]int32, error) {
+	lf, err := openNpy(path)
+	if err != nil {
+		return nil, err
+	}
+	defer lf.Close()
+	if len(lf.h.shape) != 1 || lf.h.kind == 'b' {
+		return nil, fmt.Errorf("read %s: %w", path, formatErr("labels have shape %v type %c%d, want a 1-D integer array", lf.h.shape, lf.h.kind, lf.h.size))
+	}
+	var from int64
+	switch lf.h.shape[0] {
+	case n:
+	case 5 * n:
+		from = int64(severity-1) * int64(n)
+	default:
+		return nil, fmt.Errorf("read %s: %w", path, formatErr("%d labels for %d images per severity (want %d or %d)", lf.h.shape[0], n, n, 5*n))
+	}
+	vals, err := lf.readInts(from, from+int64(n))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int32, n)
+	for i, v := range vals {
+		if v < 0 || v > 1<<20 {
+			return nil, fmt.Errorf("read %s: %w", path, formatErr("label %d of image %d out of range", v, i))
+		}
+		out[i] = int32(v)
+	}
+	return out, nil
+}
+
+// setClassNames picks class names for a set directory (see LoadCorruptionSet).
+func setClassNames(dir string, labels []int32) ([]string, error) {
+	maxLabel := int32(0)
+	for _, l := range labels {
+		maxLabel = max(maxLabel, l)
+	}
+	p := filepath.Join(dir, "classes.txt")
+	if fileExists(p) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				names = append(names, line)
+			}
+		}
+		if int(maxLabel) >= len(names) {
+			return nil, fmt.Errorf("read %s: %w", p, formatErr("%d class names but label %d", len(names), maxLabel))
+		}
+		return names, nil
+	}
+	if maxLabel < 10 {
+		return CIFAR10Classes, nil
+	}
+	return defaultClassNames(int(maxLabel) + 1), nil
+}
+
+// hwcToCHW converts one interleaved H×W×C image to planar C×H×W.
+func hwcToCHW(dst, src []uint8, h, w, c int) {
+	plane := h * w
+	switch c {
+	case 3:
+		r, g, b := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]
+		for p := range plane {
+			s := src[3*p : 3*p+3 : 3*p+3]
+			r[p], g[p], b[p] = s[0], s[1], s[2]
+		}
+	default:
+		for p := range plane {
+			for ch := range c {
+				dst[ch*plane+p] = src[p*c+ch]
+			}
+		}
+	}
+}
+
+// chwToHWC converts one planar C×H×W image to interleaved H×W×C.
+func chwToHWC(dst, src []uint8, h, w, c int) {
+	plane := h * w
+	for p := range plane {
+		for ch := range c {
+			dst[p*c+ch] = src[ch*plane+p]
+		}
+	}
+}
