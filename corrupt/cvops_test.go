@@ -1,0 +1,201 @@
+package corrupt
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"codeberg.org/sbinet/npyio/npz"
+)
+
+// wxRef is an opened reference archive (testdata/cvops_ref.npz, made by
+// testdata/gen_cvops_ref.py with OpenCV 4.6).
+type wxRef struct {
+	t *testing.T
+	r *npz.Reader
+}
+
+func wxOpenRef(t *testing.T, path string) *wxRef {
+	t.Helper()
+	r, err := npz.Open(path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return &wxRef{t: t, r: r}
+}
+
+// keys returns the array names (without .npy) that start with prefix and end with
+// suffix, sorted.
+func (f *wxRef) keys(prefix, suffix string) []string {
+	var out []string
+	for _, k := range f.r.Keys() {
+		k = strings.TrimSuffix(k, ".npy")
+		if strings.HasPrefix(k, prefix) && strings.HasSuffix(k, suffix) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (f *wxRef) shape(name string) []int {
+	h := f.r.Header(name + ".npy")
+	if h == nil {
+		f.t.Fatalf("no array %s", name)
+	}
+	return h.Descr.Shape
+}
+
+func (f *wxRef) u8(name string) ([]uint8, []int) {
+	f.t.Helper()
+	var v []uint8
+	if err := f.r.Read(name+".npy", &v); err != nil {
+		f.t.Fatalf("read %s: %v", name, err)
+	}
+	return v, f.shape(name)
+}
+
+func (f *wxRef) f32(name string) ([]float32, []int) {
+	f.t.Helper()
+	var v []float32
+	if err := f.r.Read(name+".npy", &v); err != nil {
+		f.t.Fatalf("read %s: %v", name, err)
+	}
+	return v, f.shape(name)
+}
+
+func wxDiffU8(got, want []uint8) (n int, first string) {
+	for i := range want {
+		if got[i] != want[i] {
+			if n == 0 {
+				first = fmt.Sprintf("[%d] = %d, want %d", i, got[i], want[i])
+			}
+			n++
+		}
+	}
+	return n, first
+}
+
+func TestCannyMatchesOpenCV(t *testing.T) {
+	ref := wxOpenRef(t, "testdata/cvops_ref.npz")
+	ins := ref.keys("canny_", "_in")
+	if len(ins) < 5 {
+		t.Fatalf("only %d canny inputs", len(ins))
+	}
+	var s cannyScratch
+	for _, in := range ins {
+		src, sh := ref.u8(in)
+		base := strings.TrimSuffix(in, "_in")
+		for _, th := range [][2]float64{{50, 150}, {20, 60}, {150, 50}} {
+			key := fmt.Sprintf("%s_%g_%g_out", base, th[0], th[1])
+			want, _ := ref.u8(key)
+			got := make([]uint8, len(src))
+			cannyL1(got, src, sh[0], sh[1], th[0], th[1], &s)
+			if n, first := wxDiffU8(got, want); n > 0 {
+				t.Errorf("%s: %d pixels differ, first %s", key, n, first)
+			}
+		}
+	}
+}
+
+func TestDistanceTransformMatchesOpenCV(t *testing.T) {
+	ref := wxOpenRef(t, "testdata/cvops_ref.npz")
+	var tmp []uint32
+	for _, in := range ref.keys("dist_", "_in") {
+		src, sh := ref.u8(in)
+		want, _ := ref.f32(strings.TrimSuffix(in, "_in") + "_out")
+		got := make([]float32, len(src))
+		tmp = distanceTransformL2M5(got, src, sh[0], sh[1], tmp)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%s[%d] = %v, want %v", in, i, got[i], want[i])
+				break
+			}
+		}
+	}
+}
+
+func TestBoxBlurMatchesOpenCV(t *testing.T) {
+	ref := wxOpenRef(t, "testdata/cvops_ref.npz")
+	for _, in := range ref.keys("boxf_", "_in") {
+		src, sh := ref.f32(in)
+		want, _ := ref.f32(strings.TrimSuffix(in, "_in") + "_out")
+		got := make([]float32, len(src))
+		boxBlur3F32(got, src, sh[0], sh[1], nil)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%s[%d] = %v, want %v", in, i, got[i], want[i])
+				break
+			}
+		}
+	}
+	for _, in := range ref.keys("boxu_", "_in") {
+		src, sh := ref.u8(in)
+		want, _ := ref.u8(strings.TrimSuffix(in, "_in") + "_out")
+		got := make([]uint8, len(src))
+		boxBlur3U8(got, src, sh[0], sh[1], nil)
+		if n, first := wxDiffU8(got, want); n > 0 {
+			t.Errorf("%s: %d pixels differ, first %s", in, n, first)
+		}
+	}
+	// The fixed-point division equals rounding s/9 for every reachable sum.
+	for s := uint32(0); s <= 9*255; s++ {
+		if q, r := ((s+4)*7282)>>16, (s+4)/9; q != r {
+			t.Fatalf("sum %d: fixed point %d, rounded %d", s, q, r)
+		}
+	}
+}
+
+func TestEqualizeHistMatchesOpenCV(t *testing.T) {
+	ref := wxOpenRef(t, "testdata/cvops_ref.npz")
+	for _, in := range ref.keys("eq_", "_in") {
+		src, _ := ref.u8(in)
+		want, _ := ref.u8(strings.TrimSuffix(in, "_in") + "_out")
+		got := make([]uint8, len(src))
+		equalizeHist(got, src)
+		if n, first := wxDiffU8(got, want); n > 0 {
+			t.Errorf("%s: %d pixels differ, first %s", in, n, first)
+		}
+	}
+}
+
+func TestFilter2DMatchesOpenCV(t *testing.T) {
+	ref := wxOpenRef(t, "testdata/cvops_ref.npz")
+	k := [9]int{-2, -1, 0, -1, 1, 1, 0, 1, 2}
+	for _, in := range ref.keys("f2d_", "_in") {
+		src, sh := ref.u8(in)
+		want, _ := ref.u8(strings.TrimSuffix(in, "_in") + "_out")
+		got := make([]uint8, len(src))
+		filter2DU8(got, src, sh[0], sh[1], &k)
+		if n, first := wxDiffU8(got, want); n > 0 {
+			t.Errorf("%s: %d pixels differ, first %s", in, n, first)
+		}
+	}
+}
+
+func TestResizeLinearMatchesOpenCV(t *testing.T) {
+	ref := wxOpenRef(t, "testdata/cvops_ref.npz")
+	for _, in := range ref.keys("resize_", "_in") {
+		src, sh := ref.u8(in)
+		img := Image{H: sh[0], W: sh[1], C: sh[2], Pix: src}
+		base := strings.TrimSuffix(in, "_in")
+		for _, out := range ref.keys(base+"_", "_out") {
+			var micro int
+			if _, err := fmt.Sscanf(strings.TrimPrefix(out, base+"_"), "%d_out", &micro); err != nil {
+				t.Fatalf("key %s: %v", out, err)
+			}
+			fac := float64(micro) / 1e6
+			want, wsh := ref.u8(out)
+			got := resizeLinearU8(img, fac, fac)
+			if got.H != wsh[0] || got.W != wsh[1] {
+				t.Errorf("%s: size %dx%d, want %dx%d", out, got.H, got.W, wsh[0], wsh[1])
+				continue
+			}
+			if n, first := wxDiffU8(got.Pix, want); n > 0 {
+				t.Errorf("%s: %d of %d values differ, first %s", out, n, len(want), first)
+			}
+		}
+	}
+}
