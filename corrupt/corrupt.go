@@ -109,7 +109,9 @@ type Corruption struct {
 	// Index is the corruption's 0-based position in the order of the reference
 	// seeding rule (gaussian_noise=0 … saturate=18).
 	Index int
-	// Family is noise, blur, weather, digital or extra.
+	// Family is noise, blur, weather or digital; the extra corruptions belong to
+	// theirs too (speckle_noise: noise, gaussian_blur: blur, spatter: weather,
+	// saturate: digital) and are told apart by Benchmark.
 	Family string
 	// Benchmark is true for the 15 corruptions of the benchmark, false for the 4 extra.
 	Benchmark bool
@@ -125,6 +127,9 @@ var registry = map[string]*Corruption{}
 func register(c *Corruption) {
 	if _, dup := registry[c.Name]; dup {
 		panic("corrupt: duplicate corruption " + c.Name)
+	}
+	if c.Index < 0 || c.Index >= len(Names) || Names[c.Index] != c.Name {
+		panic(fmt.Sprintf("corrupt: %s registered with index %d, which Names gives to another corruption", c.Name, c.Index))
 	}
 	registry[c.Name] = c
 }

@@ -117,20 +117,6 @@ func pairwiseSum(a []float64) float64 {
 	}
 }
 
-var f64Pool = sync.Pool{New: func() any { return new([]float64) }}
-
-// getF64 returns a pooled scratch slice of length n (contents undefined) and the
-// pointer to hand back to putF64.
-func getF64(n int) (*[]float64, []float64) {
-	p := f64Pool.Get().(*[]float64)
-	if cap(*p) < n {
-		*p = make([]float64, n)
-	}
-	return p, (*p)[:n]
-}
-
-func putF64(p *[]float64) { f64Pool.Put(p) }
-
 // gaussianFilter64 is skimage's gaussian / scipy's gaussian_filter on an h×w×c
 // float64 plane (row-major, channels last, channels never mixed): a 1-D correlation
 // along axis 0 (rows) and then along axis 1, each computed as
@@ -265,20 +251,6 @@ func gaussianFilter32(dst, src []float32, h, w, c int, sigma, truncate float64, 
 		}
 	}
 }
-
-var f32Pool = sync.Pool{New: func() any { return new([]float32) }}
-
-// make32 returns a pooled float32 scratch slice of length n (contents undefined).
-func make32(n int) *[]float32 {
-	p := f32Pool.Get().(*[]float32)
-	if cap(*p) < n {
-		*p = make([]float32, n)
-	}
-	*p = (*p)[:n]
-	return p
-}
-
-func put32(p *[]float32) { f32Pool.Put(p) }
 
 // clip01 clamps v to [0, 1] (NaN stays NaN, like numpy's clip).
 func clip01(v float64) float64 {

@@ -106,20 +106,20 @@ func (r *NumpyRNG) Float64() float64 {
 }
 
 // Uniform returns lo + (hi−lo)·Float64().
-func (r *NumpyRNG) Uniform(lo, hi float64) float64 { return lo + (hi-lo)*r.Float64() }
+func (r *NumpyRNG) Uniform(lo, hi float64) float64 { return lo + float64((hi-lo)*r.Float64()) }
 
 // Normal returns loc + scale·g, g from the Marsaglia polar method; the second value
 // of each pair is cached for the next call, as numpy's legacy gauss does.
 func (r *NumpyRNG) Normal(loc, scale float64) float64 {
 	if r.hasGauss {
 		r.hasGauss = false
-		return loc + scale*r.gauss
+		return loc + float64(scale*r.gauss)
 	}
 	var x1, x2, r2 float64
 	for {
 		x1 = 2*r.Float64() - 1
 		x2 = 2*r.Float64() - 1
-		r2 = x1*x1 + x2*x2
+		r2 = float64(x1*x1) + float64(x2*x2)
 		if r2 < 1 && r2 != 0 {
 			break
 		}
@@ -127,7 +127,7 @@ func (r *NumpyRNG) Normal(loc, scale float64) float64 {
 	f := math.Sqrt(-2 * math.Log(r2) / r2)
 	r.gauss = f * x1
 	r.hasGauss = true
-	return loc + scale*f*x2
+	return loc + float64(scale*float64(f*x2))
 }
 
 // IntN returns numpy's randint(lo, hi): a value in [lo, hi), drawing one 32-bit word

@@ -1,0 +1,144 @@
+package corrupt
+
+// Pillow's resize with the BOX filter on 8-bit images (PARAMS.md, pixelate), bit for
+// bit: a horizontal pass and then a vertical pass (each skipped when that size does
+// not change) with an 8-bit intermediate, fixed-point weights with 22 fractional bits.
+
+import "sync"
+
+const boxPrecisionBits = 22
+
+// boxCoeffs are the fixed-point weights of one resampling axis: output index o
+// reads input indices start[o] .. start[o]+len(weights[o])−1.
+type boxCoeffs struct {
+	start   []int
+	weights [][]int32
+}
+
+// boxFilter is Pillow's box filter: 1 on (−0.5, 0.5], 0 elsewhere.
+func boxFilter(x float64) float64 {
+	if x > -0.5 && x <= 0.5 {
+		return 1
+	}
+	return 0
+}
+
+var boxCache sync.Map // [2]int{in, out} → boxCoeffs
+
+// boxCoeffsFor returns the cached coefficients for resizing inSize to outSize.
+func boxCoeffsFor(inSize, outSize int) boxCoeffs {
+	key := [2]int{inSize, outSize}
+	if v, ok := boxCache.Load(key); ok {
+		return v.(boxCoeffs)
+	}
+	bc := precomputeBox(inSize, outSize)
+	boxCache.Store(key, bc)
+	return bc
+}
+
+// precomputeBox computes Pillow's precompute_coeffs and normalize_coeffs_8bpc for
+// resizing inSize pixels to outSize with the BOX filter (support 0.5).
+func precomputeBox(inSize, outSize int) boxCoeffs {
+	scale := float64(inSize) / float64(outSize)
+	filterscale := scale
+	if filterscale < 1 {
+		filterscale = 1
+	}
+	support := 0.5 * filterscale
+	ss := 1 / filterscale
+	bc := boxCoeffs{start: make([]int, outSize), weights: make([][]int32, outSize)}
+	w := make([]float64, 0, int(support)*2+3)
+	for o := 0; o < outSize; o++ {
+		center := (float64(o) + 0.5) * scale
+		xmin := int(center - support + 0.5)
+		if xmin < 0 {
+			xmin = 0
+		}
+		xmax := int(center + support + 0.5)
+		if xmax > inSize {
+			xmax = inSize
+		}
+		n := xmax - xmin
+		w = w[:0]
+		ww := 0.0
+		for x := 0; x < n; x++ {
+			v := boxFilter((float64(x+xmin) - center + 0.5) * ss)
+			w = append(w, v)
+			ww += v
+		}
+		fixed := make([]int32, n)
+		for x := range w {
+			v := w[x]
+			if ww != 0 {
+				v /= ww
+			}
+			if v < 0 {
+				fixed[x] = int32(-0.5 + v*(1<<boxPrecisionBits))
+			} else {
+				fixed[x] = int32(0.5 + v*(1<<boxPrecisionBits))
+			}
+		}
+		bc.start[o] = xmin
+		bc.weights[o] = fixed
+	}
+	return bc
+}
+
+// clip8 is Pillow's rounding of a fixed-point accumulator to a byte.
+func clip8(ss int32) uint8 {
+	v := ss >> boxPrecisionBits
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// boxResize resizes src to w×h like Pillow's Image.resize((w, h), Image.BOX).
+func boxResize(src Image, w, h int) Image {
+	cur := src
+	if w != src.W {
+		cf := boxCoeffsFor(src.W, w)
+		tmp := NewImage(src.H, w, src.C)
+		nc := src.C
+		for y := 0; y < src.H; y++ {
+			in := src.Pix[y*src.W*nc : (y+1)*src.W*nc]
+			out := tmp.Pix[y*w*nc : (y+1)*w*nc]
+			for o := 0; o < w; o++ {
+				k := cf.weights[o]
+				base := cf.start[o] * nc
+				for ch := 0; ch < nc; ch++ {
+					ss := int32(1 << (boxPrecisionBits - 1))
+					for x, kw := range k {
+						ss += int32(in[base+x*nc+ch]) * kw
+					}
+					out[o*nc+ch] = clip8(ss)
+				}
+			}
+		}
+		cur = tmp
+	}
+	if h != cur.H {
+		cf := boxCoeffsFor(cur.H, h)
+		tmp := NewImage(h, cur.W, cur.C)
+		row := cur.W * cur.C
+		for o := 0; o < h; o++ {
+			k := cf.weights[o]
+			out := tmp.Pix[o*row : (o+1)*row]
+			for i := range out {
+				ss := int32(1 << (boxPrecisionBits - 1))
+				for y, kw := range k {
+					ss += int32(cur.Pix[(cf.start[o]+y)*row+i]) * kw
+				}
+				out[i] = clip8(ss)
+			}
+		}
+		cur = tmp
+	}
+	if w == src.W && h == src.H {
+		return src.Clone()
+	}
+	return cur
+}

@@ -1,0 +1,87 @@
+package corrupt
+
+// The digital corruptions: brightness, contrast, saturate and pixelate (PARAMS.md §4).
+// None of them draws random numbers.
+
+func init() {
+	register(&Corruption{Name: "brightness", Index: 10, Family: "digital", Benchmark: true, Apply: brightness})
+	register(&Corruption{Name: "contrast", Index: 11, Family: "digital", Benchmark: true, Apply: contrast})
+	register(&Corruption{Name: "pixelate", Index: 13, Family: "digital", Benchmark: true, Apply: pixelate})
+	register(&Corruption{Name: "saturate", Index: 18, Family: "digital", Benchmark: false, Apply: saturate})
+}
+
+// brightness adds c to the HSV value channel (clipped to [0, 1]) and converts back.
+func brightness(src Image, sev int, _ RNG, opt *Options) Image {
+	c := brightnessShift.get(paramsOf(opt), sev)
+	return mapHSV(src, func(h, s, v float64) (float64, float64, float64) {
+		return h, s, clip01(v + c)
+	})
+}
+
+// saturate sets S = clip(S·a + b, 0, 1): severities 1–2 reduce saturation, 3–5
+// increase it, and b > 0 tints grey pixels (hue 0) red.
+func saturate(src Image, sev int, _ RNG, opt *Options) Image {
+	ab := saturateParams.get(paramsOf(opt), sev)
+	return mapHSV(src, func(h, s, v float64) (float64, float64, float64) {
+		return h, clip01(float64(s*ab[0]) + ab[1]), v
+	})
+}
+
+// mapHSV converts every pixel of the RGB image to HSV, applies f, converts back and
+// stores clip(rgb, 0, 1)·255 truncated. Only the 3-channel layout is supported.
+func mapHSV(src Image, f func(h, s, v float64) (float64, float64, float64)) Image {
+	out := NewImage(src.H, src.W, src.C)
+	for i := 0; i+2 < len(src.Pix); i += 3 {
+		h, s, v := rgbToHSV(inv255[src.Pix[i]], inv255[src.Pix[i+1]], inv255[src.Pix[i+2]])
+		r, g, b := hsvToRGB(f(h, s, v))
+		out.Pix[i] = unit8(r)
+		out.Pix[i+1] = unit8(g)
+		out.Pix[i+2] = unit8(b)
+	}
+	return out
+}
+
+// contrast: out = clip((x − μ)·c + μ, 0, 1)·255 with μ the per-channel mean of x,
+// summed pixel by pixel in order (as numpy's mean over axes (0, 1) of an H×W×C array
+// does) and divided by the pixel count.
+func contrast(src Image, sev int, _ RNG, opt *Options) Image {
+	c := contrastFactor.get(paramsOf(opt), sev)
+	nc := src.C
+	var sum [4]float64
+	for i := 0; i < len(src.Pix); i += nc {
+		for ch := 0; ch < nc; ch++ {
+			sum[ch] += inv255[src.Pix[i+ch]]
+		}
+	}
+	n := float64(src.H * src.W)
+	var lut [4][256]uint8
+	for ch := 0; ch < nc; ch++ {
+		mu := sum[ch] / n
+		for p := range lut[ch] {
+			lut[ch][p] = unit8(float64((inv255[p]-mu)*c) + mu)
+		}
+	}
+	out := NewImage(src.H, src.W, nc)
+	for i := 0; i < len(src.Pix); i += nc {
+		for ch := 0; ch < nc; ch++ {
+			out.Pix[i+ch] = lut[ch][src.Pix[i+ch]]
+		}
+	}
+	return out
+}
+
+// pixelate shrinks the image with Pillow's BOX filter to int(W·c)×int(H·c) and
+// enlarges it back to W×H with BOX (the original uses the hard-coded image size,
+// 32 or 224, for both axes; for square images this is the same).
+func pixelate(src Image, sev int, _ RNG, opt *Options) Image {
+	c := pixelateFactor.get(paramsOf(opt), sev)
+	w, h := int(float64(src.W)*c), int(float64(src.H)*c)
+	if w < 1 {
+		w = 1
+	}
+	if h < 1 {
+		h = 1
+	}
+	small := boxResize(src, w, h)
+	return boxResize(small, src.W, src.H)
+}

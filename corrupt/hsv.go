@@ -1,0 +1,64 @@
+package corrupt
+
+import "math"
+
+// rgbToHSV is skimage's rgb2hsv for one pixel with components in [0, 1]
+// (PARAMS.md §3.4): V = max, S = Δ/V (0 when Δ = 0), and the hue sector chosen by the
+// last channel equal to the max (blue over green over red), H = (H′/6) mod 1.
+func rgbToHSV(r, g, b float64) (h, s, v float64) {
+	v = math.Max(r, math.Max(g, b))
+	mn := math.Min(r, math.Min(g, b))
+	d := v - mn
+	if d == 0 {
+		return 0, 0, v
+	}
+	s = d / v
+	var hp float64
+	switch {
+	case b == v:
+		hp = 4 + (r-g)/d
+	case g == v:
+		hp = 2 + (b-r)/d
+	default:
+		hp = (g - b) / d
+	}
+	h = pyMod1(hp / 6)
+	return h, s, v
+}
+
+// pyMod1 is numpy's floating remainder x mod 1 (result in [0, 1), sign of the divisor).
+func pyMod1(x float64) float64 {
+	m := math.Mod(x, 1)
+	if m < 0 {
+		m++
+	} else if m == 0 {
+		m = 0 // +0, as numpy's copysign(0, 1)
+	}
+	return m
+}
+
+// hsvToRGB is skimage's hsv2rgb for one pixel: i = floor(6H) mod 6,
+// f = 6H − floor(6H), p = V(1−S), q = V(1−fS), t = V(1−(1−f)S).
+func hsvToRGB(h, s, v float64) (r, g, b float64) {
+	h6 := h * 6
+	hi := math.Floor(h6)
+	f := h6 - hi
+	p := v * (1 - s)
+	q := v * (1 - float64(f*s))
+	t := v * (1 - float64((1-f)*s))
+	// numpy casts the floored value to uint8 before "% 6"; for h in [0, 1] it is 0..6.
+	switch int(uint8(int64(hi))) % 6 {
+	case 0:
+		return v, t, p
+	case 1:
+		return q, v, p
+	case 2:
+		return p, v, t
+	case 3:
+		return p, q, v
+	case 4:
+		return t, p, v
+	default:
+		return v, p, q
+	}
+}

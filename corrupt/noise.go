@@ -1,0 +1,86 @@
+package corrupt
+
+// The noise corruptions: gaussian_noise, shot_noise, impulse_noise and speckle_noise
+// (PARAMS.md §4). Each draws one value per element in (row, column, channel) order.
+
+func init() {
+	register(&Corruption{Name: "gaussian_noise", Index: 0, Family: "noise", Benchmark: true, Random: true, Apply: gaussianNoise})
+	register(&Corruption{Name: "shot_noise", Index: 1, Family: "noise", Benchmark: true, Random: true, Apply: shotNoise})
+	register(&Corruption{Name: "impulse_noise", Index: 2, Family: "noise", Benchmark: true, Random: true, Apply: impulseNoise})
+	register(&Corruption{Name: "speckle_noise", Index: 15, Family: "noise", Benchmark: false, Random: true, Apply: speckleNoise})
+}
+
+// inv255 holds v/255 in float64 for every 8-bit value, the original's x = pixel/255.
+var inv255 = func() (t [256]float64) {
+	for i := range t {
+		t[i] = float64(i) / 255
+	}
+	return
+}()
+
+// unit8 converts a value on the [0, 1] scale like the original's final step:
+// uint8(clip(v, 0, 1)·255), truncating.
+func unit8(v float64) uint8 { return toUint8(clip01(v) * 255) }
+
+// gaussianNoise: out = clip(x + N(0, c), 0, 1)·255.
+func gaussianNoise(src Image, sev int, rng RNG, opt *Options) Image {
+	c := gaussianNoiseStd.get(paramsOf(opt), sev)
+	out := NewImage(src.H, src.W, src.C)
+	for i, p := range src.Pix {
+		out.Pix[i] = unit8(inv255[p] + rng.Normal(0, c))
+	}
+	return out
+}
+
+// shotNoise: out = clip(Poisson(x·c)/c, 0, 1)·255.
+func shotNoise(src Image, sev int, rng RNG, opt *Options) Image {
+	c := shotNoisePhotons.get(paramsOf(opt), sev)
+	out := NewImage(src.H, src.W, src.C)
+	for i, p := range src.Pix {
+		out.Pix[i] = unit8(float64(rng.Poisson(inv255[p]*c)) / c)
+	}
+	return out
+}
+
+// impulseNoise is skimage ≤ 0.18 random_noise(mode='s&p', amount): all "flipped"
+// draws first (u < amount, as np.random.choice with p = [amount, 1−amount]), then
+// all "salt" draws (u < 0.5); flipped salt elements become 255, flipped pepper ones 0.
+func impulseNoise(src Image, sev int, rng RNG, opt *Options) Image {
+	amount := impulseAmount.get(paramsOf(opt), sev)
+	// np.random.choice normalises the cdf by its last entry.
+	pFlip := amount / (amount + (1 - amount))
+	out := NewImage(src.H, src.W, src.C)
+	fp := getU8(len(src.Pix)) // 1 = flipped
+	flip := *fp
+	for i := range src.Pix {
+		if rng.Float64() < pFlip {
+			flip[i] = 1
+		} else {
+			flip[i] = 0
+		}
+	}
+	for i, p := range src.Pix {
+		salt := rng.Float64() < 0.5
+		switch {
+		case flip[i] == 0:
+			out.Pix[i] = unit8(inv255[p])
+		case salt:
+			out.Pix[i] = 255
+		default:
+			out.Pix[i] = 0
+		}
+	}
+	putU8(fp)
+	return out
+}
+
+// speckleNoise: out = clip(x + x·N(0, c), 0, 1)·255.
+func speckleNoise(src Image, sev int, rng RNG, opt *Options) Image {
+	c := speckleStd.get(paramsOf(opt), sev)
+	out := NewImage(src.H, src.W, src.C)
+	for i, p := range src.Pix {
+		x := inv255[p]
+		out.Pix[i] = unit8(x + float64(x*rng.Normal(0, c)))
+	}
+	return out
+}
