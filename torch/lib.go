@@ -1,0 +1,70 @@
+package torch
+
+// #include <stdlib.h>
+// #include "shim/shim.h"
+import "C"
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"unsafe"
+)
+
+// Version returns the version of the libtorch the shim was built against.
+func Version() string { return C.GoString(C.dr_version()) }
+
+// SetNumThreads sets libtorch's number of intra-op threads.
+func SetNumThreads(n int) {
+	if n > 0 {
+		C.dr_set_num_threads(C.int(n))
+	}
+}
+
+// NumThreads returns libtorch's number of intra-op threads.
+func NumThreads() int { return int(C.dr_get_num_threads()) }
+
+// SetNumInteropThreads sets the inter-op pool size; it must be called before any
+// inter-op parallel work starts.
+func SetNumInteropThreads(n int) error {
+	return takeError("SetNumInteropThreads", C.dr_set_num_interop_threads(C.int(n)))
+}
+
+// ParallelInfo describes libtorch's threading (OpenMP, MKL, pools).
+func ParallelInfo() string { return C.GoString(C.dr_parallel_info()) }
+
+// ManualSeed seeds libtorch's global random generator (CPU and CUDA).
+func ManualSeed(seed uint64) { C.dr_manual_seed(C.uint64_t(seed)) }
+
+// BuiltWithCUDA reports whether the shim was built against a CUDA libtorch.
+func BuiltWithCUDA() bool { return bool(C.dr_built_with_cuda()) }
+
+// CUDAAvailable reports whether CUDA can be used (a CUDA libtorch and a device).
+func CUDAAvailable() bool { return bool(C.dr_cuda_is_available()) }
+
+// CUDADeviceCount returns the number of visible CUDA devices (0 without CUDA).
+func CUDADeviceCount() int { return int(C.dr_cuda_device_count()) }
+
+// DefaultThreads is the intra-op thread count divres chooses when neither
+// DIVRES_THREADS nor OMP_NUM_THREADS is set: the number of CPUs.
+func DefaultThreads() int {
+	if v, err := strconv.Atoi(os.Getenv("DIVRES_THREADS")); err == nil && v > 0 {
+		return v
+	}
+	if v, err := strconv.Atoi(os.Getenv("OMP_NUM_THREADS")); err == nil && v > 0 {
+		return v
+	}
+	return runtime.NumCPU()
+}
+
+func init() {
+	// libtorch starts with a single intra-op thread on some machines; use the CPUs
+	// unless the user said otherwise.
+	SetNumThreads(DefaultThreads())
+}
+
+func cString(p *C.char) string {
+	s := C.GoString(p)
+	C.free(unsafe.Pointer(p))
+	return s
+}
