@@ -1,0 +1,204 @@
+package data
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"codeberg.org/sbinet/npyio/npy"
+)
+
+// Sets written by numpy itself (testdata/gen.py), in .npy formats 1.0 and 2.0.
+func TestCorruptionSetNumpyFiles(t *testing.T) {
+	raw, err := os.ReadFile("testdata/cset_expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string][]uint8
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	names, err := CorruptionSetNames("testdata/cset")
+	if err != nil || strings.Join(names, ",") != "alpha,beta" {
+		t.Fatalf("names %v %v", names, err)
+	}
+	for _, c := range []struct {
+		name string
+		sev  int
+		key  string
+	}{{"alpha", 2, "alpha_2"}, {"alpha", 5, "alpha_5"}, {"beta", 2, "beta_2"}, {"beta", 5, "beta_5"}} {
+		d, err := LoadCorruptionSet("testdata/cset", c.name, c.sev, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch, h, w := d.Shape(); ch != 3 || h != 4 || w != 5 || d.Len() != 3 {
+			t.Fatalf("%s: shape %d×%d×%d len %d", c.key, ch, h, w, d.Len())
+		}
+		got, _ := Load(d)
+		if !bytes.Equal(got.pix, want[c.key]) {
+			t.Errorf("%s: pixels differ from numpy's", c.key)
+		}
+		if l := Labels(d); l[0] != 3 || l[1] != 1 || l[2] != 4 {
+			t.Errorf("%s: labels %v", c.key, l)
+		}
+		if d.ClassNames()[3] != "cat" {
+			t.Errorf("default class names %v", d.ClassNames())
+		}
+	}
+	if _, err := LoadCorruptionSet("testdata/cset", "gamma", 1, nil); err == nil || !strings.Contains(err.Error(), "have alpha, beta") {
+		t.Errorf("missing corruption: %v", err)
+	}
+	if _, err := LoadCorruptionSet("testdata/cset", "alpha", 6, nil); err == nil {
+		t.Error("severity 6 accepted")
+	}
+	if _, err := LoadCorruptionSet("testdata/cset", "../cset/alpha", 1, nil); err == nil {
+		t.Error("path in corruption name accepted")
+	}
+}
+
+func TestNpyLabelTypes(t *testing.T) {
+	for path, want := range map[string][]int64{
+		"testdata/labels_i8.npy":    {0, 9, 2, 7},
+		"testdata/labels_be_i2.npy": {5, 6, 1},
+	} {
+		f, err := openNpy(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.readInts(0, int64(len(want)))
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%s: %v, want %v", path, got, want)
+				break
+			}
+		}
+	}
+}
+
+// A set written with npyio (as the corrupt package does), grayscale (5·N, H, W) with
+// int64 labels of length N, and the errors of malformed sets.
+func TestCorruptionSetNpyio(t *testing.T) {
+	dir := t.TempDir()
+	n, h, w := 2, 3, 4
+	arr := make([][][]uint8, 5*n)
+	for i := range arr {
+		arr[i] = make([][]uint8, h)
+		for y := range h {
+			arr[i][y] = make([]uint8, w)
+			for x := range w {
+				arr[i][y][x] = uint8(100*(i/n) + 10*y + x + i%n)
+			}
+		}
+	}
+	write := func(name string, v any) {
+		var b bytes.Buffer
+		if err := npy.Write(&b, v); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, name), b.Bytes())
+	}
+	write("fog.npy", arr)
+	write(LabelsFile, []int64{1, 0})
+	if !IsCorruptionSetDir(dir) {
+		t.Fatal("not recognised as a set")
+	}
+	d, err := LoadCorruptionSet(dir, "fog", 3, []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, hh, ww := d.Shape(); c != 1 || hh != h || ww != w || d.Len() != n {
+		t.Fatalf("shape %d×%d×%d len %d", c, hh, ww, d.Len())
+	}
+	img := d.Pix(1)
+	if img[0] != 201 || img[w+2] != 213 {
+		t.Errorf("severity 3 image 1: %v", img)
+	}
+	if d.Label(0) != 1 || d.ClassNames()[1] != "b" {
+		t.Errorf("labels %v names %v", Labels(d), d.ClassNames())
+	}
+	// Open needs a corruption and severity.
+	if _, _, err := Open(dir, OpenOptions{}); err == nil || !strings.Contains(err.Error(), "choose a corruption (fog)") {
+		t.Errorf("Open without corruption: %v", err)
+	}
+	if _, te, err := Open(dir, OpenOptions{Corruption: "fog", Severity: 1}); err != nil || te.Len() != n {
+		t.Errorf("Open: %v", err)
+	}
+
+	bad := map[string]func(){
+		"wrong label count": func() { write(LabelsFile, []int64{1, 0, 1}) },
+		"float labels":      func() { write(LabelsFile, []float32{1, 0}) },
+		"float images":      func() { write(LabelsFile, []int64{1, 0}); write("fog.npy", []float32{1, 2, 3}) },
+		"1-D images":        func() { write("fog.npy", make([]uint8, 10)) },
+		"not 5·N":           func() { write("fog.npy", arr[:7]) },
+		"truncated":         func() { write("fog.npy", arr); truncateFile(t, filepath.Join(dir, "fog.npy"), 5) },
+		"negative label":    func() { write("fog.npy", arr); write(LabelsFile, []int64{-1, 0}) },
+	}
+	for name, prepare := range bad {
+		prepare()
+		if _, err := LoadCorruptionSet(dir, "fog", 1, nil); err == nil {
+			t.Errorf("%s: no error", name)
+		} else if !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: error %v does not wrap ErrFormat", name, err)
+		}
+	}
+}
+
+func truncateFile(t *testing.T, path string, by int64) {
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, st.Size()-by); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNpyHeaderErrors(t *testing.T) {
+	valid := func(dict string) []byte {
+		b := append([]byte{}, npy.Magic[:]...)
+		b = append(b, 1, 0, byte(len(dict)), 0)
+		return append(b, dict...)
+	}
+	cases := map[string][]byte{
+		"short":         npy.Magic[:4],
+		"bad magic":     []byte("\x93NUMPX\x01\x00\x00\x00"),
+		"version 9":     append(append([]byte{}, npy.Magic[:]...), 9, 0, 0, 0),
+		"no newline":    valid("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }"),
+		"garbage dict":  valid("hello\n"),
+		"fortran":       valid("{'descr': '|u1', 'fortran_order': True, 'shape': (2,), }\n"),
+		"float":         valid("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"),
+		"bad shape":     valid("{'descr': '|u1', 'fortran_order': False, 'shape': (2,x), }\n"),
+		"negative dim":  valid("{'descr': '|u1', 'fortran_order': False, 'shape': (-2,), }\n"),
+		"huge shape":    valid("{'descr': '<i8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n"),
+		"keys reversed": valid("{'shape': (2,), 'fortran_order': False, 'descr': '|u1', }\n"),
+		"short data":    append(valid("{'descr': '|u1', 'fortran_order': False, 'shape': (4,), }\n"), 1, 2),
+	}
+	for name, in := range cases {
+		_, err := newNpyFile(bytes.NewReader(in), int64(len(in)), name)
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		} else if !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: error %v does not wrap ErrFormat", name, err)
+		}
+	}
+	ok := append(valid("{'descr': '<u2', 'fortran_order': False, 'shape': (2,), }\n"), 1, 0, 2, 1)
+	f, err := newNpyFile(bytes.NewReader(ok), int64(len(ok)), "ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.readInts(0, 2)
+	if err != nil || v[0] != 1 || v[1] != 258 {
+		t.Errorf("values %v err %v", v, err)
+	}
+	if _, err := f.readInts(1, 3); err == nil {
+		t.Error("read past the end")
+	}
+}
