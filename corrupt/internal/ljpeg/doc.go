@@ -1,0 +1,20 @@
+// Package ljpeg is a baseline JPEG encoder and a baseline/progressive JPEG decoder
+// whose arithmetic reproduces libjpeg-turbo 2.1 bit for bit, as used by Pillow 9.4
+// (JPEG corruption of CIFAR-10-C / ImageNet-C) and OpenCV 4.6 (frost textures).
+//
+// The encoder is what Pillow's Image.save(f, "JPEG", quality=q) produces for an RGB
+// image: JFIF, baseline, the standard quantisation tables scaled by quality, the
+// standard (non-optimised) Huffman tables, YCbCr with 4:2:0 chroma subsampling,
+// libjpeg's fixed-point colour conversion, h2v2 downsampling with its alternating
+// rounding bias, and the "islow" integer forward DCT with libjpeg-turbo's
+// reciprocal quantisation.
+//
+// The decoder reproduces libjpeg-turbo's default decompression: the "islow" integer
+// inverse DCT with its range-limit table, fancy (triangle) chroma upsampling, and
+// the fixed-point YCbCr→RGB conversion. It reads sequential and progressive Huffman
+// JPEGs with 8-bit samples, one or three components, any integral sampling factors
+// and restart markers; malformed input yields an error, never a panic.
+//
+// RoundTrip computes Decode(Encode(img)) without the entropy coding, which is
+// lossless and can be skipped.
+package ljpeg
