@@ -191,10 +191,24 @@ func (t *transform) apply(s *scratch, out []float32, epoch, idx int) {
 	if t.aug.Flip {
 		flip = r.next()&1 == 1
 	}
-	// Output pixel (y, x) reads mid pixel (y+dy, x'+dx), x' = x or outW−1−x.
-	dy, dx := oy-t.padY, ox-t.padX
+	// Output pixel (y, x) reads the fitted image (the output-sized, centred image
+	// before the crop) at (y+oy, x'+ox), x' = x or W−1−x, and that is mid pixel
+	// (y+dy, x'+dx). Fitted pixels outside [fyLo, fyHi)×[fxLo, fxHi) are padding.
 	H, W := t.outH, t.outW
 	mh, mw := t.midH, t.midW
+	dy, dx := oy-t.padY, ox-t.padX
+	fyLo, fyHi := max(0, t.padY), min(H, t.padY+mh)
+	fxLo, fxHi := max(0, t.padX), min(W, t.padX+mw)
+	// Output columns that read image pixels: [lo, hi).
+	var lo, hi int
+	if !flip {
+		lo, hi = max(0, fxLo-ox), min(W, fxHi-ox)
+	} else {
+		lo, hi = max(0, W+ox-fxHi), min(W, W+ox-fxLo)
+	}
+	if lo >= hi {
+		lo, hi = 0, 0
+	}
 	for c := range t.outC {
 		lut := &t.lut[c]
 		zero := lut[0]
@@ -206,46 +220,29 @@ func (t *transform) apply(s *scratch, out []float32, epoch, idx int) {
 		dst := out[c*H*W : (c+1)*H*W]
 		for y := range H {
 			row := dst[y*W : (y+1)*W : (y+1)*W]
-			sy := y + dy
-			if sy < 0 || sy >= mh {
+			if fy := y + oy; fy < fyLo || fy >= fyHi || lo == hi {
 				for x := range row {
 					row[x] = zero
 				}
 				continue
 			}
+			sy := y + dy
 			srow := plane[sy*mw : (sy+1)*mw]
+			for x := 0; x < lo; x++ {
+				row[x] = zero
+			}
 			if !flip {
-				// valid x: 0 ≤ x+dx < mw
-				lo, hi := max(0, -dx), min(W, mw-dx)
-				if lo >= hi {
-					lo, hi = 0, 0
-				}
-				for x := 0; x < lo; x++ {
-					row[x] = zero
-				}
 				seg := row[lo:hi]
-				src := srow[lo+dx : hi+dx]
-				for k, v := range src {
+				for k, v := range srow[lo+dx : hi+dx] {
 					seg[k] = lut[v]
 				}
-				for x := hi; x < W; x++ {
-					row[x] = zero
-				}
 			} else {
-				// sx = W−1−x+dx; valid: 0 ≤ sx < mw
-				lo, hi := max(0, W+dx-mw), min(W, W+dx)
-				if lo >= hi {
-					lo, hi = 0, 0
-				}
-				for x := 0; x < lo; x++ {
-					row[x] = zero
-				}
 				for x := lo; x < hi; x++ {
 					row[x] = lut[srow[W-1-x+dx]]
 				}
-				for x := hi; x < W; x++ {
-					row[x] = zero
-				}
+			}
+			for x := hi; x < W; x++ {
+				row[x] = zero
 			}
 		}
 	}
