@@ -18,6 +18,7 @@ const (
 // allocate.
 type cannyScratch struct {
 	dx, dy []int16
+	pad    []int32 // 3 padded source rows for sobel3
 	mag    []int32 // (h+2)×(w+2), zero frame
 	emap   []uint8 // (h+2)×(w+2): 0 weak candidate, 1 not an edge, 2 edge
 	stack  []int32
@@ -31,6 +32,10 @@ func (s *cannyScratch) grow(h, w int) {
 		s.dy = make([]int16, n)
 	}
 	s.dx, s.dy = s.dx[:n], s.dy[:n]
+	if cap(s.pad) < 3*(w+2) {
+		s.pad = make([]int32, 3*(w+2))
+	}
+	s.pad = s.pad[:3*(w+2)]
 	if cap(s.mag) < p {
 		s.mag = make([]int32, p)
 		s.emap = make([]uint8, p)
@@ -41,26 +46,30 @@ func (s *cannyScratch) grow(h, w int) {
 
 // sobel3 computes OpenCV's 3×3 Sobel derivatives dx (kernel [−1 0 1] ⊗ [1 2 1]ᵀ) and
 // dy (its transpose) of an 8-bit plane as int16, with the border replicated
-// (BORDER_REPLICATE, which cv::Canny passes to Sobel).
-func sobel3(dx, dy []int16, src []uint8, h, w int) {
-	for y := 0; y < h; y++ {
-		ym := src[borderIndex(y-1, h, BorderNearest)*w:][:w]
-		y0 := src[y*w:][:w]
-		yp := src[borderIndex(y+1, h, BorderNearest)*w:][:w]
-		for x := 0; x < w; x++ {
-			xm := x - 1
-			if xm < 0 {
-				xm = 0
-			}
-			xp := x + 1
-			if xp >= w {
-				xp = w - 1
-			}
-			gx := (int(ym[xp]) - int(ym[xm])) + 2*(int(y0[xp])-int(y0[xm])) + (int(yp[xp]) - int(yp[xm]))
-			gy := (int(yp[xm]) - int(ym[xm])) + 2*(int(yp[x])-int(ym[x])) + (int(yp[xp]) - int(ym[xp]))
-			dx[y*w+x] = int16(gx)
-			dy[y*w+x] = int16(gy)
+// (BORDER_REPLICATE, which cv::Canny passes to Sobel). pad is scratch of at least
+// 3·(w+2) ints.
+func sobel3(dx, dy []int16, src []uint8, h, w int, pad []int32) {
+	pw := w + 2
+	p0, p1, p2 := pad[:pw], pad[pw:2*pw], pad[2*pw:3*pw]
+	fill := func(dst []int32, y int) {
+		row := src[borderIndex(y, h, BorderNearest)*w:][:w]
+		for x, v := range row {
+			dst[x+1] = int32(v)
 		}
+		dst[0], dst[w+1] = int32(row[0]), int32(row[w-1])
+	}
+	fill(p0, -1)
+	fill(p1, 0)
+	for y := 0; y < h; y++ {
+		fill(p2, y+1)
+		gx := dx[y*w:][:w]
+		gy := dy[y*w:][:w]
+		for x := range gx {
+			a, b, c := p0[x:x+3], p1[x:x+3], p2[x:x+3]
+			gx[x] = int16((a[2] - a[0]) + 2*(b[2]-b[0]) + (c[2] - c[0]))
+			gy[x] = int16((c[0] - a[0]) + 2*(c[1]-a[1]) + (c[2] - a[2]))
+		}
+		p0, p1, p2 = p1, p2, p0
 	}
 }
 
@@ -81,7 +90,7 @@ func cannyL1(dst, src []uint8, h, w int, low, high float64, s *cannyScratch) {
 	lo := int32(math.Floor(low))
 	hi := int32(math.Floor(high))
 	s.grow(h, w)
-	sobel3(s.dx, s.dy, src, h, w)
+	sobel3(s.dx, s.dy, src, h, w, s.pad)
 	mw := w + 2
 	mag := s.mag
 	for x := 0; x < mw; x++ {
@@ -309,21 +318,25 @@ func thresholdTrunc(v []float32, t float32) {
 
 // boxBlur3F32 is cv::blur(src, (3,3)) on a float32 plane: the 3×3 sum of the
 // reflect-101-extended input accumulated in float64, times the float64 1/9, stored as
-// float32. dst must not overlap src. rows is scratch of at least h·w float64s, or nil; the (possibly
-// grown) scratch is returned for reuse.
+// float32. dst must not overlap src. rows is scratch of at least (h+2)·(w+2)
+// float64s, or nil; the (possibly grown) scratch is returned for reuse.
 func boxBlur3F32(dst, src []float32, h, w int, rows []float64) []float64 {
-	if cap(rows) < h*w {
-		rows = make([]float64, h*w)
+	if cap(rows) < h*w+w+2 {
+		rows = make([]float64, h*w+w+2)
 	}
-	rows = rows[:h*w]
-	// Horizontal 3-sums.
+	rows = rows[:h*w+w+2]
+	pad := rows[h*w:]
+	// Horizontal 3-sums (exact in float64 for the float32 inputs).
 	for y := 0; y < h; y++ {
 		s := src[y*w:][:w]
+		for x, v := range s {
+			pad[x+1] = float64(v)
+		}
+		pad[0], pad[w+1] = pad[1+borderIndex(-1, w, BorderMirror)], pad[1+borderIndex(w, w, BorderMirror)]
 		r := rows[y*w:][:w]
-		for x := 0; x < w; x++ {
-			a := s[borderIndex(x-1, w, BorderMirror)]
-			c := s[borderIndex(x+1, w, BorderMirror)]
-			r[x] = float64(a) + float64(s[x]) + float64(c)
+		for x := range r {
+			q := pad[x : x+3]
+			r[x] = q[0] + q[1] + q[2]
 		}
 	}
 	const scale = 1.0 / 9
@@ -342,18 +355,24 @@ func boxBlur3F32(dst, src []float32, h, w int, rows []float64) []float64 {
 // boxBlur3U8 is cv::blur(src, (3,3)) on an 8-bit plane: the 3×3 integer sum of the
 // reflect-101-extended input divided by 9 and rounded (OpenCV's fixed-point
 // ((s+4)·7282)>>16, which equals floor((s+4)/9) for every possible sum). dst must not
-// overlap src. rows is scratch of at least h·w uint16s, or nil; the (possibly grown)
-// scratch is returned for reuse.
+// overlap src. rows is scratch of at least (h+1)·(w+2) uint16s, or nil; the (possibly
+// grown) scratch is returned for reuse.
 func boxBlur3U8(dst, src []uint8, h, w int, rows []uint16) []uint16 {
-	if cap(rows) < h*w {
-		rows = make([]uint16, h*w)
+	if cap(rows) < h*w+w+2 {
+		rows = make([]uint16, h*w+w+2)
 	}
-	rows = rows[:h*w]
+	rows = rows[:h*w+w+2]
+	pad := rows[h*w:]
 	for y := 0; y < h; y++ {
 		s := src[y*w:][:w]
+		for x, v := range s {
+			pad[x+1] = uint16(v)
+		}
+		pad[0], pad[w+1] = pad[1+borderIndex(-1, w, BorderMirror)], pad[1+borderIndex(w, w, BorderMirror)]
 		r := rows[y*w:][:w]
-		for x := 0; x < w; x++ {
-			r[x] = uint16(s[borderIndex(x-1, w, BorderMirror)]) + uint16(s[x]) + uint16(s[borderIndex(x+1, w, BorderMirror)])
+		for x := range r {
+			q := pad[x : x+3]
+			r[x] = q[0] + q[1] + q[2]
 		}
 	}
 	for y := 0; y < h; y++ {
@@ -414,27 +433,36 @@ func satU8Round(v float32) uint8 {
 
 // filter2DU8 is cv::filter2D(src, CV_8U, k) with a 3×3 integer kernel k (row-major)
 // applied as a correlation anchored at the centre, border reflect-101, the exact
-// integer sum saturated to 0..255. dst must not overlap src.
-func filter2DU8(dst, src []uint8, h, w int, k *[9]int) {
-	for y := 0; y < h; y++ {
-		r0 := src[borderIndex(y-1, h, BorderMirror)*w:][:w]
-		r1 := src[y*w:][:w]
-		r2 := src[borderIndex(y+1, h, BorderMirror)*w:][:w]
-		d := dst[y*w:][:w]
-		for x := 0; x < w; x++ {
-			xm := borderIndex(x-1, w, BorderMirror)
-			xp := borderIndex(x+1, w, BorderMirror)
-			s := k[0]*int(r0[xm]) + k[1]*int(r0[x]) + k[2]*int(r0[xp]) +
-				k[3]*int(r1[xm]) + k[4]*int(r1[x]) + k[5]*int(r1[xp]) +
-				k[6]*int(r2[xm]) + k[7]*int(r2[x]) + k[8]*int(r2[xp])
-			if s < 0 {
-				s = 0
-			} else if s > 255 {
-				s = 255
-			}
-			d[x] = uint8(s)
-		}
+// integer sum saturated to 0..255. dst must not overlap src. pad is scratch of at
+// least 3·(w+2) ints, or nil; the (possibly grown) scratch is returned for reuse.
+func filter2DU8(dst, src []uint8, h, w int, k *[9]int, pad []int32) []int32 {
+	pw := w + 2
+	if cap(pad) < 3*pw {
+		pad = make([]int32, 3*pw)
 	}
+	pad = pad[:3*pw]
+	p0, p1, p2 := pad[:pw], pad[pw:2*pw], pad[2*pw:]
+	fill := func(dst []int32, y int) {
+		row := src[borderIndex(y, h, BorderMirror)*w:][:w]
+		for x, v := range row {
+			dst[x+1] = int32(v)
+		}
+		dst[0], dst[w+1] = dst[1+borderIndex(-1, w, BorderMirror)], dst[1+borderIndex(w, w, BorderMirror)]
+	}
+	k0, k1, k2, k3, k4, k5, k6, k7, k8 := int32(k[0]), int32(k[1]), int32(k[2]), int32(k[3]), int32(k[4]), int32(k[5]), int32(k[6]), int32(k[7]), int32(k[8])
+	fill(p0, -1)
+	fill(p1, 0)
+	for y := 0; y < h; y++ {
+		fill(p2, y+1)
+		d := dst[y*w:][:w]
+		for x := range d {
+			a, b, c := p0[x:x+3], p1[x:x+3], p2[x:x+3]
+			s := k0*a[0] + k1*a[1] + k2*a[2] + k3*b[0] + k4*b[1] + k5*b[2] + k6*c[0] + k7*c[1] + k8*c[2]
+			d[x] = satU8(s)
+		}
+		p0, p1, p2 = p1, p2, p0
+	}
+	return pad
 }
 
 // OpenCV's fixed-point bilinear resize: coefficients in Q11 (INTER_RESIZE_COEF_BITS).

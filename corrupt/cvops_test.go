@@ -168,7 +168,7 @@ func TestFilter2DMatchesOpenCV(t *testing.T) {
 		src, sh := ref.u8(in)
 		want, _ := ref.u8(strings.TrimSuffix(in, "_in") + "_out")
 		got := make([]uint8, len(src))
-		filter2DU8(got, src, sh[0], sh[1], &k)
+		filter2DU8(got, src, sh[0], sh[1], &k, nil)
 		if n, first := wxDiffU8(got, want); n > 0 {
 			t.Errorf("%s: %d pixels differ, first %s", in, n, first)
 		}

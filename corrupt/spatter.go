@@ -1,0 +1,210 @@
+package corrupt
+
+import (
+	"math"
+	"sync"
+)
+
+// spatter (PARAMS.md §4, ci 17): a random "liquid layer" becomes either water
+// droplets (a Canny/distance-transform rim shading, pale turquoise) or mud blobs
+// (blurred mask, brown). The only randomness is H·W normals.
+
+func init() {
+	register(&Corruption{Name: "spatter", Index: 17, Family: "extra", Benchmark: false, Random: true, Apply: spatter})
+}
+
+// spatterParam is the original's 6-tuple: normal loc and scale of the liquid layer,
+// its blur σ, the threshold below which it is dry, the intensity (water: scale of
+// the shading; mud: σ of the mask blur) and the mode (0 water, 1 mud).
+type spatterParam struct {
+	loc, scale, sigma, thresh, intensity float64
+	mud                                  bool
+}
+
+var spatterParams = sevParams[spatterParam]{
+	cifar: [5]spatterParam{
+		{0.62, 0.1, 0.7, 0.7, 0.5, false},
+		{0.65, 0.1, 0.8, 0.7, 0.5, false},
+		{0.65, 0.3, 1, 0.69, 0.5, false},
+		{0.65, 0.1, 0.7, 0.69, 0.6, true},
+		{0.65, 0.1, 0.5, 0.68, 0.6, true},
+	},
+	imagenet: [5]spatterParam{
+		{0.65, 0.3, 4, 0.69, 0.6, false},
+		{0.65, 0.3, 3, 0.68, 0.6, false},
+		{0.65, 0.3, 2, 0.68, 0.5, false},
+		{0.65, 0.3, 1, 0.65, 1.5, true},
+		{0.67, 0.4, 1, 0.65, 1.5, true},
+	},
+}
+
+// Water and mud colours as float32(k/255.), per output channel R, G, B.
+var (
+	spatterWater = [3]float32{float32(175 / 255.0), float32(238 / 255.0), float32(238 / 255.0)}
+	spatterMud   = [3]float32{float32(63 / 255.0), float32(42 / 255.0), float32(20 / 255.0)}
+	// spatterKernel is the 3×3 emboss kernel of the water rim.
+	spatterKernel = [9]int{-2, -1, 0, -1, 1, 1, 0, 1, 2}
+)
+
+// inv255f32 holds float32(v)/255 computed in float32 (numpy's float32 image / 255).
+var inv255f32 = func() (t [256]float32) {
+	for i := range t {
+		t[i] = float32(i) / 255
+	}
+	return
+}()
+
+// spatterScratch holds every intermediate plane of one spatter call.
+type spatterScratch struct {
+	liquid  []float64
+	l8, u8a []uint8
+	u8b     []uint8
+	f32a    []float32
+	f32b    []float32
+	rows64  []float64
+	rows16  []uint16
+	dtmp    []uint32
+	pad     []int32
+	canny   cannyScratch
+	maskF32 []float32
+}
+
+var spatterPool = sync.Pool{New: func() any { return new(spatterScratch) }}
+
+func (s *spatterScratch) grow(n int) {
+	if cap(s.liquid) < n {
+		s.liquid = make([]float64, n)
+		s.l8 = make([]uint8, n)
+		s.u8a = make([]uint8, n)
+		s.u8b = make([]uint8, n)
+		s.f32a = make([]float32, n)
+		s.f32b = make([]float32, n)
+	}
+	s.liquid, s.l8, s.u8a, s.u8b = s.liquid[:n], s.l8[:n], s.u8a[:n], s.u8b[:n]
+	s.f32a, s.f32b = s.f32a[:n], s.f32b[:n]
+}
+
+// spatter applies the corruption to a 3-channel image of any size.
+func spatter(src Image, sev int, rng RNG, opt *Options) Image {
+	p := spatterParams.get(paramsOf(opt), clampSev(sev))
+	h, w := src.H, src.W
+	n := h * w
+	s := spatterPool.Get().(*spatterScratch)
+	defer spatterPool.Put(s)
+	s.grow(n)
+
+	liquid := s.liquid
+	for i := range liquid {
+		liquid[i] = rng.Normal(p.loc, p.scale)
+	}
+	gaussianFilter64(liquid, liquid, h, w, 1, p.sigma, 4, BorderNearest)
+	for i, v := range liquid {
+		if v < p.thresh {
+			liquid[i] = 0
+		}
+	}
+	out := NewImage(h, w, src.C)
+	if p.mud {
+		spatterMudBlend(out, src, liquid, p, s)
+	} else {
+		spatterWaterBlend(out, src, liquid, p, s)
+	}
+	return out
+}
+
+// clampSev maps a severity outside 1..5 to the nearest valid one.
+func clampSev(sev int) int { return min(max(sev, 1), 5) }
+
+// spatterWaterBlend is the water branch: rim shading of the liquid layer from its
+// Canny edges, blended with pale turquoise in float32.
+func spatterWaterBlend(out, src Image, liquid []float64, p spatterParam, s *spatterScratch) {
+	h, w := src.H, src.W
+	l8 := s.l8
+	for i, v := range liquid {
+		l8[i] = uint8(int64(float64(v * 255))) // numpy astype(uint8): truncation
+	}
+	edges := s.u8a
+	cannyL1(edges, l8, h, w, 50, 150, &s.canny)
+	for i, v := range edges {
+		edges[i] = 255 - v
+	}
+	dist := s.f32a
+	s.dtmp = distanceTransformL2M5(dist, edges, h, w, s.dtmp)
+	thresholdTrunc(dist, 20)
+	s.rows64 = boxBlur3F32(s.f32b, dist, h, w, s.rows64)
+	d8 := s.u8a
+	for i, v := range s.f32b {
+		d8[i] = uint8(v) // astype(uint8) of values in [0, 20]
+	}
+	equalizeHist(d8, d8)
+	emb := s.u8b
+	s.pad = filter2DU8(emb, d8, h, w, &spatterKernel, s.pad)
+	s.rows16 = boxBlur3U8(d8, emb, h, w, s.rows16)
+
+	// m = L8·dist in float32, normalised by its maximum and scaled by the intensity.
+	m := s.f32b
+	var mx float32
+	for i := range m {
+		v := float32(l8[i]) * float32(d8[i])
+		m[i] = v
+		if v > mx {
+			mx = v
+		}
+	}
+	inten := float32(p.intensity)
+	for i, v := range m {
+		m[i] = float32(v/mx) * inten // 0/0 = NaN when there is no water: see below
+	}
+	c := src.C
+	for i, mv := range m {
+		px := src.Pix[i*c : i*c+c]
+		o := out.Pix[i*c : i*c+c]
+		for ch := range px {
+			v := inv255f32[px[ch]] + float32(mv*spatterWater[ch%3])
+			o[ch] = f32Unit8(v)
+		}
+	}
+}
+
+// spatterMudBlend is the mud branch: the thresholded liquid layer blurred (σ =
+// intensity, float32), cut below 0.8 and blended with brown.
+func spatterMudBlend(out, src Image, liquid []float64, p spatterParam, s *spatterScratch) {
+	h, w := src.H, src.W
+	m := s.f32a
+	for i, v := range liquid {
+		if v > p.thresh {
+			m[i] = 1
+		} else {
+			m[i] = 0
+		}
+	}
+	gaussianFilter32(m, m, h, w, 1, p.intensity, 4, BorderNearest)
+	c := src.C
+	for i, mv := range m {
+		if mv < 0.8 {
+			mv = 0
+		}
+		keep := 1 - mv
+		px := src.Pix[i*c : i*c+c]
+		o := out.Pix[i*c : i*c+c]
+		for ch := range px {
+			v := float32(inv255f32[px[ch]]*keep) + float32(spatterMud[ch%3]*mv)
+			o[ch] = f32Unit8(v)
+		}
+	}
+}
+
+// f32Unit8 is numpy's uint8(clip(v, 0, 1)·255) for a float32 v: the product is
+// rounded to float32 and truncated; NaN (the original's 0/0 when no water is
+// present) becomes 0, as the x86 conversion does.
+func f32Unit8(v float32) uint8 {
+	if math.IsNaN(float64(v)) {
+		return 0
+	}
+	if v < 0 {
+		v = 0
+	} else if v > 1 {
+		v = 1
+	}
+	return uint8(float32(v * 255))
+}
