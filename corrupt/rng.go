@@ -163,10 +163,16 @@ func (r *NumpyRNG) IntN(lo, hi int) int {
 
 // Poisson returns numpy's legacy poisson(lam): 0 for lam = 0, the multiplication
 // method for lam < 10 and Hörmann's PTRS transformed rejection otherwise.
-func (r *NumpyRNG) Poisson(lam float64) int64 {
+func (r *NumpyRNG) Poisson(lam float64) int64 { return legacyPoisson(r, lam) }
+
+// uniformSource is a generator of 53-bit doubles in [0, 1).
+type uniformSource interface{ Float64() float64 }
+
+// legacyPoisson is numpy's legacy poisson sampler on the doubles of r.
+func legacyPoisson(r uniformSource, lam float64) int64 {
 	switch {
 	case lam >= 10:
-		return r.poissonPTRS(lam)
+		return poissonPTRS(r, lam)
 	case lam == 0:
 		return 0
 	}
@@ -183,25 +189,25 @@ func (r *NumpyRNG) Poisson(lam float64) int64 {
 	}
 }
 
-func (r *NumpyRNG) poissonPTRS(lam float64) int64 {
+func poissonPTRS(r uniformSource, lam float64) int64 {
 	slam := math.Sqrt(lam)
 	loglam := math.Log(lam)
-	b := 0.931 + 2.53*slam
-	a := -0.059 + 0.02483*b
+	b := 0.931 + float64(2.53*slam)
+	a := -0.059 + float64(0.02483*b)
 	invAlpha := 1.1239 + 1.1328/(b-3.4)
 	vr := 0.9277 - 3.6224/(b-2)
 	for {
 		u := r.Float64() - 0.5
 		v := r.Float64()
 		us := 0.5 - math.Abs(u)
-		k := int64(math.Floor((2*a/us+b)*u + lam + 0.43))
+		k := int64(math.Floor(float64((2*a/us+b)*u) + lam + 0.43))
 		if us >= 0.07 && v <= vr {
 			return k
 		}
 		if k < 0 || (us < 0.013 && v > us) {
 			continue
 		}
-		if math.Log(v)+math.Log(invAlpha)-math.Log(a/(us*us)+b) <= -lam+float64(k)*loglam-logGamma(float64(k+1)) {
+		if math.Log(v)+math.Log(invAlpha)-math.Log(a/(us*us)+b) <= -lam+float64(float64(k)*loglam)-logGamma(float64(k+1)) {
 			return k
 		}
 	}
@@ -229,9 +235,9 @@ func logGamma(x float64) float64 {
 	x2 := 1 / (x0 * x0)
 	gl0 := coef[9]
 	for k := 8; k >= 0; k-- {
-		gl0 = gl0*x2 + coef[k]
+		gl0 = float64(gl0*x2) + coef[k]
 	}
-	gl := gl0/x0 + 0.5*math.Log(2*math.Pi) + (x0-0.5)*math.Log(x0) - x0
+	gl := gl0/x0 + float64(0.5*math.Log(2*math.Pi)) + float64((x0-0.5)*math.Log(x0)) - x0
 	if x <= 7 {
 		for k := 1; k <= n; k++ {
 			gl -= math.Log(x0 - 1)
