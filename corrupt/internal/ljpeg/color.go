@@ -43,16 +43,17 @@ func rgbToCr(r, g, b int32) uint8 {
 	return uint8((fixHalf*r - fixGCr*g - fixBCr*b + cbcrOff + oneHalf - 1) >> scaleBits)
 }
 
-// clamp255 is libjpeg's sample_range_limit for the colour converter: values below
-// 0 become 0, above 255 become 255.
-func clamp255(v int32) uint8 {
-	if v < 0 {
-		return 0
+// rangeLimit[v+rangeOff] is libjpeg's sample_range_limit for the colour
+// converter: v clamped to 0..255, for v in −384..639 (the converter's outputs
+// lie within −227..480).
+var rangeLimit [1024]uint8
+
+const rangeOff = 384
+
+func init() {
+	for i := range rangeLimit {
+		rangeLimit[i] = uint8(max(0, min(255, i-rangeOff)))
 	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
 }
 
 // ycbcrToRGB converts one row: libjpeg's ycc_rgb_convert.
@@ -62,10 +63,11 @@ func ycbcrToRGB(dst []uint8, y, cb, cr []uint8) {
 	cb = cb[:n]
 	cr = cr[:n]
 	for i := 0; i < n; i++ {
-		yy := int32(y[i])
+		yy := int32(y[i]) + rangeOff
 		b, r := cb[i], cr[i]
-		dst[3*i] = clamp255(yy + crR[r])
-		dst[3*i+1] = clamp255(yy + ((cbG[b] + crG[r]) >> scaleBits))
-		dst[3*i+2] = clamp255(yy + cbB[b])
+		o := dst[3*i : 3*i+3 : 3*i+3]
+		o[0] = rangeLimit[(yy+crR[r])&1023]
+		o[1] = rangeLimit[(yy+((cbG[b]+crG[r])>>scaleBits))&1023]
+		o[2] = rangeLimit[(yy+cbB[b])&1023]
 	}
 }

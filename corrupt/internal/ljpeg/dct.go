@@ -132,6 +132,7 @@ type quantizer struct {
 	recip [64]uint32
 	corr  [64]uint32
 	shift [64]uint32
+	zero  [64]uint32 // 2·thr−1, where |x| < thr quantises to 0
 }
 
 // newQuantizer prepares the divisors for a quantisation table in natural order.
@@ -163,6 +164,11 @@ func newQuantizer(qt *[64]uint16) *quantizer {
 		z.recip[i] = uint32(fq)
 		z.corr[i] = c
 		z.shift[i] = r
+		thr := uint32(0)
+		for (uint64(thr+c)*fq)>>r == 0 {
+			thr++
+		}
+		z.zero[i] = 2*thr - 1
 	}
 	return z
 }
@@ -324,5 +330,15 @@ func idctIslow(in *[64]int32, dst []uint8, off, stride int) {
 		o[5] = idctLimit[descale(tmp12-tmp1, n)&1023]
 		o[3] = idctLimit[descale(tmp13+tmp0, n)&1023]
 		o[4] = idctLimit[descale(tmp13-tmp0, n)&1023]
+	}
+}
+
+// idctDC is idctIslow for a block whose AC coefficients are all zero: both passes
+// take their all-zero shortcuts, giving one value for the whole block.
+func idctDC(dc int32, dst []uint8, off, stride int) {
+	v := idctLimit[descale(int(dc<<pass1Bits), pass1Bits+3)&1023]
+	for r := 0; r < 8; r++ {
+		o := dst[off+r*stride : off+r*stride+8 : off+r*stride+8]
+		o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = v, v, v, v, v, v, v, v
 	}
 }

@@ -1,0 +1,160 @@
+package ljpeg
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// testImage is a deterministic RGB test image: gradients, stripes and noise.
+func testImage(w, h int, seed uint64) []uint8 {
+	r := rand.New(rand.NewPCG(seed, 7))
+	pix := make([]uint8, w*h*3)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := (y*w + x) * 3
+			n := r.IntN(61) - 30
+			pix[i] = uint8(max(0, min(255, x*255/max(w-1, 1)+n)))
+			pix[i+1] = uint8(max(0, min(255, y*255/max(h-1, 1)-n)))
+			pix[i+2] = uint8(((x/3 + y/2) % 2) * 255)
+			if seed%3 == 0 {
+				pix[i+1], pix[i+2] = pix[i], pix[i] // grey
+			}
+		}
+	}
+	return pix
+}
+
+// TestRoundTripEqualsEncodeDecode checks the fast path against the full codec,
+// bit for bit, over sizes (including non-multiples of 16 and tiny images) and
+// qualities.
+func TestRoundTripEqualsEncodeDecode(t *testing.T) {
+	sizes := [][2]int{{1, 1}, {2, 1}, {1, 2}, {3, 3}, {4, 4}, {5, 7}, {8, 8}, {15, 17},
+		{16, 16}, {32, 32}, {33, 31}, {48, 20}, {224, 224}, {61, 45}}
+	qualities := []int{1, 7, 10, 15, 18, 25, 40, 50, 58, 65, 80, 95, 100}
+	for si, sz := range sizes {
+		w, h := sz[0], sz[1]
+		pix := testImage(w, h, uint64(si))
+		for _, q := range qualities {
+			enc, err := Encode(pix, w, h, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, dw, dh, ch, err := Decode(enc)
+			if err != nil || dw != w || dh != h || ch != 3 {
+				t.Fatalf("%d×%d q%d: decode: %v", w, h, q, err)
+			}
+			got, err := RoundTrip(pix, w, h, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%d×%d q%d: RoundTrip differs from Decode(Encode)", w, h, q)
+			}
+		}
+	}
+}
+
+// TestRoundTripMatchesPillow checks the fast path against Pillow's decoded pixels.
+func TestRoundTripMatchesPillow(t *testing.T) {
+	for _, r := range loadRefs(t, "enc") {
+		pix, w, h := readPPM(t, r[1])
+		got, err := RoundTrip(pix, w, h, atoi(t, r[2]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sha256hex(got) != r[3] {
+			t.Errorf("%s: RoundTrip differs from Pillow", r[0])
+		}
+	}
+}
+
+func TestRoundTripInPlaceAndErrors(t *testing.T) {
+	pix := testImage(20, 12, 4)
+	want, _ := RoundTrip(pix, 20, 12, 58)
+	if err := RoundTripTo(pix, pix, 20, 12, 58); err != nil || !bytes.Equal(pix, want) {
+		t.Errorf("in-place round trip differs (%v)", err)
+	}
+	for _, c := range []struct {
+		n, w, h, q int
+	}{{0, 0, 0, 50}, {12, 2, 2, 0}, {12, 2, 2, 101}, {11, 2, 2, 50}, {3 * 70000, 70000, 1, 50}} {
+		if _, err := RoundTrip(make([]uint8, c.n), c.w, c.h, c.q); err == nil {
+			t.Errorf("RoundTrip(%d bytes, %d×%d, q%d): no error", c.n, c.w, c.h, c.q)
+		}
+		if _, err := Encode(make([]uint8, c.n), c.w, c.h, c.q); err == nil {
+			t.Errorf("Encode(%d bytes, %d×%d, q%d): no error", c.n, c.w, c.h, c.q)
+		}
+	}
+}
+
+// benchImages returns the 80 32×32 reference inputs of the corruption benchmark
+// (64 Fashion-MNIST images, 16 photo crops) when ../shared is beside the checkout,
+// otherwise synthetic images.
+func benchImages(b *testing.B) [][]uint8 {
+	var out [][]uint8
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "shared", "corrupt", "inputs.npy"))
+	if err == nil && len(data) > 10 {
+		hl := int(data[8]) | int(data[9])<<8
+		raw := data[10+hl:]
+		for i := 0; i+3072 <= len(raw); i += 3072 {
+			out = append(out, raw[i:i+3072])
+		}
+	}
+	if len(out) == 0 {
+		for i := 0; i < 16; i++ {
+			out = append(out, testImage(32, 32, uint64(i)))
+		}
+	}
+	return out
+}
+
+// BenchmarkJPEGRoundTrip is the corruption's cost per 32×32 image at quality 58
+// (the CIFAR severity 3): over the 80 reference inputs (64 of them grey), and over
+// colour images only.
+func BenchmarkJPEGRoundTrip(b *testing.B) {
+	all := benchImages(b)
+	var colour [][]uint8
+	for _, im := range all {
+		if !isGrey(im) {
+			colour = append(colour, im)
+		}
+	}
+	for _, set := range []struct {
+		name string
+		imgs [][]uint8
+	}{{"inputs", all}, {"colour", colour}} {
+		b.Run(set.name, func(b *testing.B) {
+			dst := make([]uint8, 32*32*3)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := RoundTripTo(dst, set.imgs[i%len(set.imgs)], 32, 32, 58); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}
+
+func BenchmarkEncode32(b *testing.B) {
+	pix := testImage(32, 32, 1)
+	for b.Loop() {
+		if _, err := Encode(pix, 32, 32, 58); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecode32(b *testing.B) {
+	pix := testImage(32, 32, 1)
+	enc, _ := Encode(pix, 32, 32, 58)
+	for b.Loop() {
+		if _, _, _, _, err := Decode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
