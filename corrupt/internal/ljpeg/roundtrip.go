@@ -1,6 +1,9 @@
 package ljpeg
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // RoundTrip returns the pixels of Decode(Encode(pix, w, h, quality)), the JPEG
 // corruption, without the entropy coding (which is lossless): colour conversion,
@@ -32,13 +35,14 @@ func grow[T any](s []T, n int) []T {
 }
 
 // RoundTripTo is RoundTrip writing into dst (w·h·3 bytes), which may be pix itself.
-// It is safe for concurrent use.
+// It is safe for concurrent use. Images wider or taller than a JPEG frame allows
+// (65535) get the same arithmetic, though no JPEG file could hold them.
 func RoundTripTo(dst, pix []uint8, w, h, quality int) error {
-	if err := checkRGB(pix, w, h); err != nil {
-		return err
+	if w < 1 || h < 1 || w*h > MaxPixels {
+		return fmt.Errorf("jpeg: image size %d×%d out of range", w, h)
 	}
-	if err := checkRGB(dst, w, h); err != nil {
-		return err
+	if len(pix) != w*h*3 || len(dst) != w*h*3 {
+		return fmt.Errorf("jpeg: %d and %d bytes for a %d×%d RGB image, want %d", len(pix), len(dst), w, h, w*h*3)
 	}
 	qt, err := tablesFor(quality)
 	if err != nil {

@@ -1,0 +1,185 @@
+package corrupt
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"testing"
+
+	"codeberg.org/sbinet/npyio"
+	"codeberg.org/sbinet/npyio/npz"
+
+	"github.com/divres/divres/corrupt/internal/ljpeg"
+)
+
+// jpegInputs reads the 80 reference inputs from ../shared, or skips.
+func jpegInputs(t *testing.T) (imgs []Image, pix []uint8) {
+	t.Helper()
+	f, err := os.Open("../../shared/corrupt/inputs.npy")
+	if err != nil {
+		t.Skipf("reference inputs not available: %v", err)
+	}
+	defer f.Close()
+	r, err := npyio.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Read(&pix); err != nil {
+		t.Fatal(err)
+	}
+	s := r.Header.Descr.Shape
+	if len(s) != 4 || s[1] != 32 || s[2] != 32 || s[3] != 3 {
+		t.Fatalf("inputs.npy shape %v", s)
+	}
+	for i := 0; i < s[0]; i++ {
+		imgs = append(imgs, Image{H: 32, W: 32, C: 3, Pix: pix[i*3072 : (i+1)*3072]})
+	}
+	return imgs, pix
+}
+
+// TestJPEGParity reproduces jpeg_compression_1..5 of reference.npz (Pillow 9.4 +
+// libjpeg-turbo 2.1.5) for the 80 inputs: every value must be identical.
+func TestJPEGParity(t *testing.T) {
+	imgs, _ := jpegInputs(t)
+	ref, err := npz.Open("../../shared/corrupt/reference.npz")
+	if err != nil {
+		t.Skipf("reference.npz not available: %v", err)
+	}
+	defer ref.Close()
+	c, err := Lookup("jpeg_compression")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sev := 1; sev <= 5; sev++ {
+		var want []uint8
+		key := fmt.Sprintf("jpeg_compression_%d.npy", sev)
+		if err := ref.Read(key, &want); err != nil {
+			t.Fatalf("read %s: %v", key, err)
+		}
+		diff := 0
+		for i, img := range imgs {
+			out, err := Apply(c, img, sev, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp := want[i*3072 : (i+1)*3072]
+			for k := range exp {
+				if out.Pix[k] != exp[k] {
+					diff++
+				}
+			}
+		}
+		if diff != 0 {
+			t.Errorf("severity %d: %d of %d values differ from the reference", sev, diff, len(imgs)*3072)
+		}
+	}
+}
+
+// TestJPEGMatchesCodec checks the corruption against an explicit encode and
+// decode, for both parameter sets and sizes that are not multiples of 16.
+func TestJPEGMatchesCodec(t *testing.T) {
+	c, err := Lookup("jpeg_compression")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Index != 14 || c.Family != "digital" || !c.Benchmark || c.Random {
+		t.Errorf("registration %+v", *c)
+	}
+	qual := map[ParamSet][5]int{CIFAR: {80, 65, 58, 50, 40}, ImageNet: {25, 18, 15, 10, 7}}
+	for _, sz := range [][2]int{{32, 32}, {37, 29}, {224, 224}, {9, 200}} {
+		img := NewImage(sz[0], sz[1], 3)
+		for i := range img.Pix {
+			img.Pix[i] = uint8((i*37)%251 ^ (i / 97))
+		}
+		for ps, qs := range qual {
+			for sev := 1; sev <= 5; sev++ {
+				out, err := Apply(c, img, sev, nil, &Options{Params: ps})
+				if err != nil {
+					t.Fatal(err)
+				}
+				enc, err := ljpeg.Encode(img.Pix, img.W, img.H, qs[sev-1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _, _, _, err := ljpeg.Decode(enc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(out.Pix, want) {
+					t.Errorf("%d×%d %v severity %d differs from encode+decode", img.H, img.W, ps, sev)
+				}
+			}
+		}
+	}
+}
+
+// TestJPEGGrey: a grey image stays grey (libjpeg's chroma of a grey pixel is
+// exactly 128), so the grayscale path of Apply loses nothing, and the 1-channel
+// result equals a channel of the RGB result.
+func TestJPEGGrey(t *testing.T) {
+	c, _ := Lookup("jpeg_compression")
+	g := NewImage(28, 28, 1)
+	for i := range g.Pix {
+		g.Pix[i] = uint8(i * 7 % 256)
+	}
+	rgb := GrayToRGB(g)
+	for sev := 1; sev <= 5; sev++ {
+		outRGB, err := Apply(c, rgb, sev, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outG, err := Apply(c, g, sev, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if outG.C != 1 {
+			t.Fatalf("grey output has %d channels", outG.C)
+		}
+		for i, v := range outG.Pix {
+			p := outRGB.Pix[3*i : 3*i+3]
+			if p[0] != v || p[1] != v || p[2] != v {
+				t.Fatalf("severity %d pixel %d: RGB %v, grey %d", sev, i, p, v)
+			}
+		}
+	}
+}
+
+// TestJPEGSeverity: on the photo inputs the mean absolute error grows with
+// severity (lower quality), and severity 1 is not the identity.
+func TestJPEGSeverity(t *testing.T) {
+	imgs, _ := jpegInputs(t)
+	c, _ := Lookup("jpeg_compression")
+	prev := 0.0
+	for sev := 1; sev <= 5; sev++ {
+		sum := 0
+		for _, img := range imgs[64:] {
+			out, err := Apply(c, img, sev, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range out.Pix {
+				sum += max(int(v)-int(img.Pix[k]), int(img.Pix[k])-int(v))
+			}
+		}
+		mae := float64(sum) / float64(16*3072)
+		if mae <= prev {
+			t.Errorf("severity %d: mean abs error %.3f not above severity %d's %.3f", sev, mae, sev-1, prev)
+		}
+		prev = mae
+	}
+}
+
+// BenchmarkJPEGCompression is the corruption through Apply (32×32, severity 3).
+func BenchmarkJPEGCompression(b *testing.B) {
+	c, _ := Lookup("jpeg_compression")
+	img := NewImage(32, 32, 3)
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 13 % 256)
+	}
+	for b.Loop() {
+		if _, err := Apply(c, img, 3, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+}
