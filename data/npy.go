@@ -206,6 +206,9 @@ func (n *npyFile) readBytes(p []byte, off int64) error {
 	if off < 0 || off+int64(len(p)) > n.h.nbytes {
 		return fmt.Errorf("read %s: bytes [%d, %d) outside the %d data bytes", n.path, off, off+int64(len(p)), n.h.nbytes)
 	}
+	if len(p) == 0 {
+		return nil
+	}
 	if _, err := n.r.ReadAt(p, n.h.offset+off); err != nil {
 		return fmt.Errorf("read %s: %w", n.path, err)
 	}
