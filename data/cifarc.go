@@ -1,26 +1,54 @@
 package data
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
 
-// CIFAR-10-C layout: DIR/<corruption>.npy holds uint8 (5·N, H, W, C) (or (5·N, H, W)
-// for grayscale) with severities 1…5 stacked in that order, N images each; DIR/labels.npy
-// holds the labels, either (5·N,) (the published files repeat them per severity) or
-// (N,), in any integer type.
+// CIFAR-10-C layout: DIR/<corruption>.npy holds uint8 (S·N, H, W, C) (or (S·N, H, W)
+// for grayscale) with the S severities stacked in increasing order, N images each;
+// DIR/labels.npy holds the labels, either (S·N,) (the published files repeat them per
+// severity) or (N,), in any integer type. S is 5 (severities 1…5) unless DIR/set.json
+// (written by divres's corrupt package) lists the severities.
 
 // LabelsFile is the label file name of a corruption set.
 const LabelsFile = "labels.npy"
 
+// setInfoFile is the metadata file divres writes beside a generated set.
+const setInfoFile = "set.json"
+
+// setSeverities returns the severities stacked in the set's files.
+func setSeverities(dir string) ([]int, error) {
+	p := filepath.Join(dir, setInfoFile)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return []int{1, 2, 3, 4, 5}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var info struct {
+		Severities []int `json:"severities"`
+	}
+	if err := json.Unmarshal(b, &info); err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if len(info.Severities) == 0 || !slices.IsSorted(info.Severities) {
+		return nil, fmt.Errorf("read %s: severities %v, want a non-empty increasing list", p, info.Severities)
+	}
+	return info.Severities, nil
+}
+
 // IsCorruptionSetDir reports whether dir looks like a CIFAR-10-C style set: a
-// labels.npy and at least one other .npy file.
+// labels.npy or set.json and at least one other .npy file.
 func IsCorruptionSetDir(dir string) bool {
-	if !fileExists(filepath.Join(dir, LabelsFile)) {
+	if !fileExists(filepath.Join(dir, LabelsFile)) && !fileExists(filepath.Join(dir, setInfoFile)) {
 		return false
 	}
 	names, err := CorruptionSetNames(dir)
@@ -46,14 +74,20 @@ func CorruptionSetNames(dir string) ([]string, error) {
 	return out, nil
 }
 
-// LoadCorruptionSet reads severity (1–5) of one corruption of a CIFAR-10-C style set
-// in dir: only that slice of DIR/<corruption>.npy is read. classes names the classes;
+// LoadCorruptionSet reads one severity of one corruption of a CIFAR-10-C style set in
+// dir: only that slice of DIR/<corruption>.npy is read. classes names the classes;
 // nil means DIR/classes.txt (one name a line) if present, else the CIFAR-10 names when
 // every label is below 10, else "0", "1", ….
 func LoadCorruptionSet(dir, corruption string, severity int, classes []string) (*Memory, error) {
-	if severity < 1 || severity > 5 {
-		return nil, fmt.Errorf("corruption set %s: severity %d not in 1…5", dir, severity)
+	sevs, err := setSeverities(dir)
+	if err != nil {
+		return nil, err
 	}
+	pos := slices.Index(sevs, severity)
+	if pos < 0 {
+		return nil, fmt.Errorf("corruption set %s: no severity %d (have %v)", dir, severity, sevs)
+	}
+	ns := len(sevs)
 	if corruption == "" || strings.ContainsAny(corruption, `/\`) {
 		return nil, fmt.Errorf("corruption set %s: bad corruption name %q", dir, corruption)
 	}
@@ -78,15 +112,15 @@ func LoadCorruptionSet(dir, corruption string, severity int, classes []string) (
 	case 4:
 		total, ih, iw, ic = h.shape[0], h.shape[1], h.shape[2], h.shape[3]
 	default:
-		return nil, fmt.Errorf("read %s: %w", path, formatErr("shape %v, want (5·N, H, W[, C])", h.shape))
+		return nil, fmt.Errorf("read %s: %w", path, formatErr("shape %v, want (S·N, H, W[, C])", h.shape))
 	}
-	if total == 0 || total%5 != 0 || ih == 0 || iw == 0 || (ic != 1 && ic != 3) {
-		return nil, fmt.Errorf("read %s: %w", path, formatErr("shape %v, want (5·N, H, W[, C]) with N > 0 and C 1 or 3", h.shape))
+	if total == 0 || total%ns != 0 || ih == 0 || iw == 0 || (ic != 1 && ic != 3) {
+		return nil, fmt.Errorf("read %s: %w", path, formatErr("shape %v, want (%d·N, H, W[, C]) with N > 0 and C 1 or 3", h.shape, ns))
 	}
-	n := total / 5
+	n := total / ns
 	size := ih * iw * ic
 	hwc := make([]uint8, n*size)
-	if err := imgs.readBytes(hwc, int64(severity-1)*int64(n)*int64(size)); err != nil {
+	if err := imgs.readBytes(hwc, int64(pos)*int64(n)*int64(size)); err != nil {
 		return nil, err
 	}
 	pix := hwc
@@ -96,7 +130,7 @@ func LoadCorruptionSet(dir, corruption string, severity int, classes []string) (
 			hwcToCHW(pix[k*size:(k+1)*size], hwc[k*size:(k+1)*size], ih, iw, ic)
 		}
 	}
-	labels, err := readSetLabels(filepath.Join(dir, LabelsFile), n, severity)
+	labels, err := readSetLabels(filepath.Join(dir, LabelsFile), n, pos, ns)
 	if err != nil {
 		return nil, err
 	}
@@ -112,8 +146,9 @@ func LoadCorruptionSet(dir, corruption string, severity int, classes []string) (
 	return d, nil
 }
 
-// readSetLabels reads the N labels of a severity from a (5·N,) or (N,) label file.
-func readSetLabels(path string, n, severity int) ([]int32, error) {
+// readSetLabels reads the n labels of the severity at position pos from a (ns·n,) or
+// (n,) label file.
+func readSetLabels(path string, n, pos, ns int) ([]int32, error) {
 	lf, err := openNpy(path)
 	if err != nil {
 		return nil, err
@@ -125,10 +160,10 @@ func readSetLabels(path string, n, severity int) ([]int32, error) {
 	var from int64
 	switch lf.h.shape[0] {
 	case n:
-	case 5 * n:
-		from = int64(severity-1) * int64(n)
+	case ns * n:
+		from = int64(pos) * int64(n)
 	default:
-		return nil, fmt.Errorf("read %s: %w", path, formatErr("%d labels for %d images per severity (want %d or %d)", lf.h.shape[0], n, n, 5*n))
+		return nil, fmt.Errorf("read %s: %w", path, formatErr("%d labels for %d images per severity (want %d or %d)", lf.h.shape[0], n, n, ns*n))
 	}
 	vals, err := lf.readInts(from, from+int64(n))
 	if err != nil {

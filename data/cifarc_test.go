@@ -202,3 +202,32 @@ func TestNpyHeaderErrors(t *testing.T) {
 		t.Error("read past the end")
 	}
 }
+
+// A divres-generated set with a subset of severities listed in set.json.
+func TestCorruptionSetSeveritySubset(t *testing.T) {
+	dir := t.TempDir()
+	n := 2
+	arr := make([][][][]uint8, 3*n) // severities 1, 3, 5
+	for i := range arr {
+		arr[i] = [][][]uint8{{{uint8(i), uint8(10 + i), uint8(20 + i)}}} // 1×1×3
+	}
+	var b bytes.Buffer
+	if err := npy.Write(&b, arr); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "snow.npy"), b.Bytes())
+	b.Reset()
+	npy.Write(&b, []uint8{4, 5, 4, 5, 4, 5})
+	writeFile(t, filepath.Join(dir, LabelsFile), b.Bytes())
+	writeFile(t, filepath.Join(dir, "set.json"), []byte(`{"format":"cifar-10-c","n":2,"severities":[1,3,5]}`))
+	d, err := LoadCorruptionSet(dir, "snow", 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 2 || !bytes.Equal(d.Pix(1), []uint8{5, 15, 25}) || d.Label(1) != 5 {
+		t.Errorf("severity 5: len %d pix %v labels %v", d.Len(), d.Pix(1), Labels(d))
+	}
+	if _, err := LoadCorruptionSet(dir, "snow", 2, nil); err == nil || !strings.Contains(err.Error(), "have [1 3 5]") {
+		t.Errorf("absent severity: %v", err)
+	}
+}
