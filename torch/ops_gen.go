@@ -1162,6 +1162,66 @@ func (t *Tensor) NanToNum(nan float64, posinf float64, neginf float64) *Tensor {
 	return c.result(rc, out)
 }
 
+// Relu is max(self, 0).
+func (t *Tensor) Relu() *Tensor {
+	c := newCall("Relu", t)
+	if c.err != nil {
+		return c.fail()
+	}
+	var out C.dr_tensor
+	rc := C.dr_m_relu(c.mode, t.h, &out)
+	runtime.KeepAlive(t)
+	return c.result(rc, out)
+}
+
+// Sigmoid is 1/(1+e^−self).
+func (t *Tensor) Sigmoid() *Tensor {
+	c := newCall("Sigmoid", t)
+	if c.err != nil {
+		return c.fail()
+	}
+	var out C.dr_tensor
+	rc := C.dr_m_sigmoid(c.mode, t.h, &out)
+	runtime.KeepAlive(t)
+	return c.result(rc, out)
+}
+
+// Tanh is the hyperbolic tangent.
+func (t *Tensor) Tanh() *Tensor {
+	c := newCall("Tanh", t)
+	if c.err != nil {
+		return c.fail()
+	}
+	var out C.dr_tensor
+	rc := C.dr_m_tanh(c.mode, t.h, &out)
+	runtime.KeepAlive(t)
+	return c.result(rc, out)
+}
+
+// Softmax normalises exp(self) to sum 1 along dim.
+func (t *Tensor) Softmax(dim int64) *Tensor {
+	c := newCall("Softmax", t)
+	if c.err != nil {
+		return c.fail()
+	}
+	var out C.dr_tensor
+	rc := C.dr_m_softmax(c.mode, t.h, C.int64_t(dim), &out)
+	runtime.KeepAlive(t)
+	return c.result(rc, out)
+}
+
+// LogSoftmax is log(softmax(self)) along dim.
+func (t *Tensor) LogSoftmax(dim int64) *Tensor {
+	c := newCall("LogSoftmax", t)
+	if c.err != nil {
+		return c.fail()
+	}
+	var out C.dr_tensor
+	rc := C.dr_m_log_softmax(c.mode, t.h, C.int64_t(dim), &out)
+	runtime.KeepAlive(t)
+	return c.result(rc, out)
+}
+
 // Eq marks elements equal to other.
 func (t *Tensor) Eq(other *Tensor) *Tensor {
 	c := newCall("Eq", t, other)
@@ -1796,6 +1856,28 @@ func (t *Tensor) AddScaled_(other *Tensor, alpha float64) error {
 	rc := C.dr_m_add_scaled_(c.mode, t.h, other.h, C.double(alpha))
 	runtime.KeepAlive(t)
 	runtime.KeepAlive(other)
+	return c.check(rc)
+}
+
+// AddScalar_ adds v in place.
+func (t *Tensor) AddScalar_(v float64) error {
+	c := newCall("AddScalar_", t)
+	if c.err != nil {
+		return c.err
+	}
+	rc := C.dr_m_add_scalar_(c.mode, t.h, C.double(v))
+	runtime.KeepAlive(t)
+	return c.check(rc)
+}
+
+// Erfinv_ applies the inverse error function in place.
+func (t *Tensor) Erfinv_() error {
+	c := newCall("Erfinv_", t)
+	if c.err != nil {
+		return c.err
+	}
+	rc := C.dr_m_erfinv_(c.mode, t.h)
+	runtime.KeepAlive(t)
 	return c.check(rc)
 }
 

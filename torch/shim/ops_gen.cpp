@@ -716,6 +716,41 @@ dr_err dr_m_nan_to_num(int mode, dr_tensor self_, double nan_, double posinf_, d
   } DR_CATCH
 }
 
+dr_err dr_m_relu(int mode, dr_tensor self_, dr_tensor* out) {
+  DR_TRY(mode) {
+    const at::Tensor& self = dr::ref(self_);
+    *out = dr::make(at::relu(self));
+  } DR_CATCH
+}
+
+dr_err dr_m_sigmoid(int mode, dr_tensor self_, dr_tensor* out) {
+  DR_TRY(mode) {
+    const at::Tensor& self = dr::ref(self_);
+    *out = dr::make(at::sigmoid(self));
+  } DR_CATCH
+}
+
+dr_err dr_m_tanh(int mode, dr_tensor self_, dr_tensor* out) {
+  DR_TRY(mode) {
+    const at::Tensor& self = dr::ref(self_);
+    *out = dr::make(at::tanh(self));
+  } DR_CATCH
+}
+
+dr_err dr_m_softmax(int mode, dr_tensor self_, int64_t dim, dr_tensor* out) {
+  DR_TRY(mode) {
+    const at::Tensor& self = dr::ref(self_);
+    *out = dr::make(at::softmax(self, dim));
+  } DR_CATCH
+}
+
+dr_err dr_m_log_softmax(int mode, dr_tensor self_, int64_t dim, dr_tensor* out) {
+  DR_TRY(mode) {
+    const at::Tensor& self = dr::ref(self_);
+    *out = dr::make(at::log_softmax(self, dim));
+  } DR_CATCH
+}
+
 dr_err dr_m_eq(int mode, dr_tensor self_, dr_tensor other_, dr_tensor* out) {
   DR_TRY(mode) {
     const at::Tensor& self = dr::ref(self_);
@@ -1125,6 +1160,21 @@ dr_err dr_m_add_scaled_(int mode, dr_tensor self_, dr_tensor other_, double alph
     const at::Tensor& other = dr::ref(other_);
     at::Scalar alpha(alpha_);
     self.add_(other, alpha);
+  } DR_CATCH
+}
+
+dr_err dr_m_add_scalar_(int mode, dr_tensor self_, double v_) {
+  DR_TRY(mode | DR_MODE_NOGRAD) {
+    const at::Tensor& self = dr::ref(self_);
+    at::Scalar v(v_);
+    self.add_(v);
+  } DR_CATCH
+}
+
+dr_err dr_m_erfinv_(int mode, dr_tensor self_) {
+  DR_TRY(mode | DR_MODE_NOGRAD) {
+    const at::Tensor& self = dr::ref(self_);
+    self.erfinv_();
   } DR_CATCH
 }
 

@@ -1,6 +1,9 @@
 // Core of the divres shim: library settings, tensor handles, data transfer,
 // autograd, mode guard and the helpers used by the generated operations.
 #include <ATen/Parallel.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <mutex>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <cmath>
@@ -122,6 +125,24 @@ dr_err dr_set_num_interop_threads(int n) {
 
 void dr_manual_seed(uint64_t seed) {
   at::manual_seed(seed);
+}
+
+dr_err dr_get_rng_state(dr_tensor* out) {
+  DR_TRY(DR_MODE_NOGRAD) {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    *out = dr::make(gen.get_state());
+  }
+  DR_CATCH
+}
+
+dr_err dr_set_rng_state(dr_tensor state) {
+  DR_TRY(DR_MODE_NOGRAD) {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(ref(state));
+  }
+  DR_CATCH
 }
 
 const char* dr_parallel_info(void) {

@@ -42,6 +42,10 @@ dr_err dr_set_num_interop_threads(int n);
 void dr_manual_seed(uint64_t seed);
 const char* dr_parallel_info(void);
 
+/* CPU default generator state (a uint8 tensor), for exact resume. */
+dr_err dr_get_rng_state(dr_tensor* out);
+dr_err dr_set_rng_state(dr_tensor state);
+
 /* ---- tensor lifetime and facts ---- */
 void dr_free(dr_tensor t);
 void dr_free_many(dr_tensor* ts, int64_t n);

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# divres set-up and entry points for a fresh Debian machine.
+#
+#   ./build.sh          install what is missing, find libtorch, build the shim
+#   ./build.sh test     the above, then vet and run the whole test suite
+#   ./build.sh run      the above, then run the main job on the embedded default data
+#   ./build.sh bench    the above, then the benchmarks
+#
+# libtorch is looked for in this order: $LIBTORCH (an unpacked libtorch, CPU or CUDA),
+# the libtorch inside an installed PyTorch Python package ($PYTHON or python3), and
+# Debian's libtorch-dev (installed when nothing else is found). Idempotent: a second
+# run only rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+BUILD=$ROOT/build/shim
+export PATH=$PATH:/usr/local/go/bin
+
+log() { printf '\033[1mbuild.sh:\033[0m %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null; then SUDO="sudo"; fi
+fi
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get to install them"
+  log "installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+find_libtorch() {
+  if [ -n "${LIBTORCH:-}" ]; then
+    [ -f "$LIBTORCH/share/cmake/Torch/TorchConfig.cmake" ] || die "LIBTORCH=$LIBTORCH has no share/cmake/Torch/TorchConfig.cmake"
+    echo "$LIBTORCH/share/cmake|LIBTORCH"
+    return
+  fi
+  local py
+  for py in ${PYTHON:-} python3 /usr/bin/python3; do
+    command -v "$py" >/dev/null 2>&1 || continue
+    local p
+    p=$("$py" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null) || continue
+    if [ -f "$p/Torch/TorchConfig.cmake" ]; then
+      echo "$p|PyTorch package ($py)"
+      return
+    fi
+  done
+  if [ -f /usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake ] || [ -f /usr/lib/aarch64-linux-gnu/cmake/Torch/TorchConfig.cmake ]; then
+    echo "/usr|Debian libtorch-dev"
+    return
+  fi
+  echo ""
+}
+
+setup() {
+  command -v go >/dev/null || die "Go is not installed (need Go ≥ 1.26 on PATH or in /usr/local/go)"
+  apt_install cmake g++ make dataset-fashion-mnist
+  local found
+  found=$(find_libtorch)
+  if [ -z "$found" ]; then
+    # Debian's libtorch, with OpenBLAS (only "recommended" by libtorch-dev, and the
+    # reference BLAS it otherwise falls back to is ~1.7x slower on small nets).
+    apt_install libtorch-dev libopenblas0-pthread
+    found=$(find_libtorch)
+  elif [ "${found#*|}" = "Debian libtorch-dev" ]; then
+    apt_install libopenblas0-pthread
+  fi
+  [ -n "$found" ] || die "no libtorch found"
+  local prefix=${found%%|*} source=${found#*|}
+
+  # Rebuild from scratch when the libtorch changed.
+  if [ -f "$BUILD/.libtorch" ] && [ "$(cat "$BUILD/.libtorch")" != "$prefix" ]; then
+    log "libtorch changed; rebuilding the shim"
+    rm -rf "$BUILD"
+  fi
+  mkdir -p "$BUILD"
+  if [ ! -f "$BUILD/CMakeCache.txt" ] || [ ! -f "$BUILD/cmake.log" ]; then
+    cmake -S torch/shim -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" >"$BUILD/cmake.log" 2>&1 ||
+      { cat "$BUILD/cmake.log" >&2; die "cmake failed"; }
+    echo "$prefix" >"$BUILD/.libtorch"
+  fi
+  cmake --build "$BUILD" -j "$(nproc)" >"$BUILD/make.log" 2>&1 || { tail -50 "$BUILD/make.log" >&2; die "shim build failed"; }
+
+  local info cuda blas
+  info=$(grep -o 'divres: libtorch .*' "$BUILD/cmake.log" | tail -1 || true)
+  cuda=$(echo "$info" | grep -q 'CUDA: ON' && echo "CUDA" || echo "CPU")
+  blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo "bundled")
+  log "libtorch: ${info#divres: libtorch } (from $source); build: $cuda; BLAS: $blas"
+  go mod download
+}
+
+# libgomp reads its wait policy when libtorch is loaded: without PASSIVE, idle
+# OpenMP threads spin and small-net steps become erratic and several times slower
+# on few cores. Users may override it.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+
+cmd=${1:-setup}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  setup) setup ;;
+  test)
+    setup
+    log "go vet ./..."
+    go vet ./...
+    log "go test ./..."
+    go test -count=1 -timeout 45m "$@" ./...
+    ;;
+  run)
+    setup
+    go build -o divres ./cli
+    ./divres study --out "${DIVRES_RUN:-runs/default}" "$@"
+    ;;
+  bench)
+    setup
+    go test -run '^$' -bench . -benchtime "${BENCHTIME:-1x}" "$@" ./...
+    ;;
+  *) die "unknown command $cmd (want setup, test, run or bench)" ;;
+esac
