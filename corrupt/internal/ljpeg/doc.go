@@ -13,7 +13,12 @@
 // inverse DCT with its range-limit table, fancy (triangle) chroma upsampling, and
 // the fixed-point YCbCr→RGB conversion. It reads sequential and progressive Huffman
 // JPEGs with 8-bit samples, one or three components, any integral sampling factors
-// and restart markers; malformed input yields an error, never a panic.
+// and restart markers; malformed input yields an error, never a panic. Like
+// libjpeg, it decodes entropy-coded data cut short by a marker or the end of the
+// file as if zero bits followed, and accepts a missing EOI. Not reproduced:
+// libjpeg's block smoothing of progressive files whose low-frequency coefficients
+// never receive their final refinement scan (complete files, as every encoder
+// writes them, are exact), arithmetic coding, 12-bit and lossless JPEG, CMYK.
 //
 // RoundTrip computes Decode(Encode(img)) without the entropy coding, which is
 // lossless and can be skipped.

@@ -2,7 +2,7 @@ package ljpeg
 
 import (
 	"fmt"
-	"sync"
+	"sync/atomic"
 )
 
 // qualityTables holds everything derived from one quality setting.
@@ -12,19 +12,16 @@ type qualityTables struct {
 	lumaDeq, chromaDeq [64]int32 // dequantisation multipliers
 }
 
-var (
-	tablesMu    sync.Mutex
-	tablesCache [101]*qualityTables
-)
+// tablesCache holds the tables of each quality once built; lock-free reads, as
+// the corruption calls tablesFor for every image from many goroutines.
+var tablesCache [101]atomic.Pointer[qualityTables]
 
 // tablesFor returns the (cached) tables of a quality in 1..100.
 func tablesFor(quality int) (*qualityTables, error) {
 	if quality < 1 || quality > 100 {
 		return nil, fmt.Errorf("jpeg quality %d out of range 1..100", quality)
 	}
-	tablesMu.Lock()
-	defer tablesMu.Unlock()
-	if t := tablesCache[quality]; t != nil {
+	if t := tablesCache[quality].Load(); t != nil {
 		return t, nil
 	}
 	t := &qualityTables{
@@ -37,6 +34,6 @@ func tablesFor(quality int) (*qualityTables, error) {
 		t.lumaDeq[i] = int32(t.luma[i])
 		t.chromaDeq[i] = int32(t.chroma[i])
 	}
-	tablesCache[quality] = t
-	return t, nil
+	tablesCache[quality].CompareAndSwap(nil, t)
+	return tablesCache[quality].Load(), nil
 }

@@ -166,3 +166,35 @@ func BenchmarkDecode32(b *testing.B) {
 		}
 	}
 }
+
+// TestRoundTripConcurrent runs round trips from several goroutines (shared table
+// cache and scratch pool) and compares with sequential results.
+func TestRoundTripConcurrent(t *testing.T) {
+	pix := testImage(40, 24, 1)
+	want := map[int][]uint8{}
+	qs := []int{3, 33, 58, 99}
+	for _, q := range qs {
+		want[q], _ = RoundTrip(pix, 40, 24, q)
+	}
+	errs := make(chan string, 64)
+	done := make(chan bool)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			for i := 0; i < 20; i++ {
+				q := qs[(g+i)%len(qs)]
+				got, err := RoundTrip(pix, 40, 24, q)
+				if err != nil || !bytes.Equal(got, want[q]) {
+					errs <- "concurrent round trip differs"
+				}
+			}
+			done <- true
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+}
