@@ -215,18 +215,26 @@ func defocusBlur(src Image, sev int, _ RNG, opt *Options) Image {
 			}
 		}
 	}
+	ap, acc := getF64(h * w)
+	defer putF64(ap)
 	out := NewImage(h, w, c)
 	for ch := 0; ch < c; ch++ {
 		plane := pad[ch*ph*pw : (ch+1)*ph*pw]
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				base := (y+R)*pw + x + R
-				s := 0.0
-				for _, t := range dk.taps {
-					s += float64(t.w * plane[base+t.dy*pw+t.dx])
+		clear(acc)
+		// Tap by tap over the whole plane: each pixel still sums its taps in kernel
+		// order, starting from 0, as a per-pixel loop would.
+		for _, t := range dk.taps {
+			wt := t.w
+			for y := 0; y < h; y++ {
+				row := plane[(y+R+t.dy)*pw+R+t.dx:][:w]
+				a := acc[y*w : (y+1)*w]
+				for x, v := range row {
+					a[x] += float64(wt * v)
 				}
-				out.Pix[(y*w+x)*c+ch] = unit8(s)
 			}
+		}
+		for i, v := range acc {
+			out.Pix[i*c+ch] = unit8(v)
 		}
 	}
 	return out

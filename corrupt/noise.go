@@ -32,12 +32,20 @@ func gaussianNoise(src Image, sev int, rng RNG, opt *Options) Image {
 	return out
 }
 
-// shotNoise: out = clip(Poisson(x·c)/c, 0, 1)·255.
+// shotNoise: out = clip(Poisson(x·c)/c, 0, 1)·255. The Poisson variates are numpy's
+// legacy algorithm on rng.Float64 (what RNG.Poisson computes), with the per-λ
+// constants computed once per pixel value.
 func shotNoise(src Image, sev int, rng RNG, opt *Options) Image {
 	c := shotNoisePhotons.get(paramsOf(opt), sev)
 	out := NewImage(src.H, src.W, src.C)
+	var consts [256]poissonConsts
+	var have [256]bool
 	for i, p := range src.Pix {
-		out.Pix[i] = unit8(float64(rng.Poisson(inv255[p]*c)) / c)
+		if !have[p] {
+			consts[p] = newPoissonConsts(inv255[p] * c)
+			have[p] = true
+		}
+		out.Pix[i] = unit8(float64(consts[p].sample(rng)) / c)
 	}
 	return out
 }

@@ -2,13 +2,11 @@ package corrupt
 
 import (
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 
-	"codeberg.org/sbinet/npyio"
 	"codeberg.org/sbinet/npyio/npz"
 )
 
@@ -20,35 +18,19 @@ import (
 const sharedCorrupt = "../../shared/corrupt"
 
 var parityInputs = sync.OnceValues(func() ([]Image, error) {
-	return loadInputsNPY(sharedCorrupt + "/inputs.npy")
-})
-
-// loadInputsNPY reads a uint8 (N, H, W, 3) .npy file as images.
-func loadInputsNPY(path string) ([]Image, error) {
-	f, err := os.Open(path)
+	src, err := OpenNPYImages(sharedCorrupt + "/inputs.npy")
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	r, err := npyio.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	shape := r.Header.Descr.Shape
-	if len(shape) != 4 {
-		return nil, fmt.Errorf("%s: shape %v, want (N, H, W, C)", path, shape)
-	}
-	var pix []uint8
-	if err := r.Read(&pix); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	n, h, w, c := shape[0], shape[1], shape[2], shape[3]
-	imgs := make([]Image, n)
+	defer src.Close()
+	imgs := make([]Image, src.Len())
 	for i := range imgs {
-		imgs[i] = Image{H: h, W: w, C: c, Pix: pix[i*h*w*c : (i+1)*h*w*c]}
+		if imgs[i], err = src.Image(i); err != nil {
+			return nil, err
+		}
 	}
 	return imgs, nil
-}
+})
 
 // parityFrost loads the original frost textures, or returns nil when the loader is
 // not available.
@@ -83,7 +65,7 @@ func TestParity(t *testing.T) {
 		if name == "frost" {
 			opt.Frost = parityFrost(t)
 			if opt.Frost == nil {
-				t.Run(name, func(t *testing.T) { t.Skip("frost textures loader (LoadFrostDir) not available") })
+				t.Run(name, func(t *testing.T) { t.Skip("original frost textures not available") })
 				continue
 			}
 		}

@@ -1,6 +1,9 @@
 package corrupt
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // mtN and mtM are MT19937's state size and shift.
 const (
@@ -170,18 +173,48 @@ type uniformSource interface{ Float64() float64 }
 
 // legacyPoisson is numpy's legacy poisson sampler on the doubles of r.
 func legacyPoisson(r uniformSource, lam float64) int64 {
+	pc := newPoissonConsts(lam)
+	return pc.sample(r)
+}
+
+// poissonConsts are the per-λ constants of numpy's legacy Poisson samplers, so that
+// repeated draws with the same λ (one per pixel value in shot noise) compute them once.
+// Sampling with them gives exactly the values of legacyPoisson.
+type poissonConsts struct {
+	lam                      float64
+	enlam                    float64 // e^−λ (multiplication method, λ < 10)
+	loglam, a, b, vr, logInv float64 // PTRS (λ ≥ 10)
+}
+
+func newPoissonConsts(lam float64) poissonConsts {
+	pc := poissonConsts{lam: lam}
 	switch {
 	case lam >= 10:
-		return poissonPTRS(r, lam)
-	case lam == 0:
+		slam := math.Sqrt(lam)
+		pc.loglam = math.Log(lam)
+		pc.b = 0.931 + float64(2.53*slam)
+		pc.a = -0.059 + float64(0.02483*pc.b)
+		pc.logInv = math.Log(1.1239 + 1.1328/(pc.b-3.4))
+		pc.vr = 0.9277 - 3.6224/(pc.b-2)
+	case lam > 0:
+		pc.enlam = math.Exp(-lam)
+	}
+	return pc
+}
+
+// sample draws one Poisson(λ) variate.
+func (pc *poissonConsts) sample(r uniformSource) int64 {
+	switch {
+	case pc.lam >= 10:
+		return pc.ptrs(r)
+	case pc.lam == 0:
 		return 0
 	}
-	enlam := math.Exp(-lam)
 	var x int64
 	prod := 1.0
 	for {
 		prod *= r.Float64()
-		if prod > enlam {
+		if prod > pc.enlam {
 			x++
 		} else {
 			return x
@@ -189,28 +222,41 @@ func legacyPoisson(r uniformSource, lam float64) int64 {
 	}
 }
 
-func poissonPTRS(r uniformSource, lam float64) int64 {
-	slam := math.Sqrt(lam)
-	loglam := math.Log(lam)
-	b := 0.931 + float64(2.53*slam)
-	a := -0.059 + float64(0.02483*b)
-	invAlpha := 1.1239 + 1.1328/(b-3.4)
-	vr := 0.9277 - 3.6224/(b-2)
+// ptrs is Hörmann's PTRS transformed rejection with numpy's constants.
+func (pc *poissonConsts) ptrs(r uniformSource) int64 {
+	lam, a, b := pc.lam, pc.a, pc.b
 	for {
 		u := r.Float64() - 0.5
 		v := r.Float64()
 		us := 0.5 - math.Abs(u)
 		k := int64(math.Floor(float64((2*a/us+b)*u) + lam + 0.43))
-		if us >= 0.07 && v <= vr {
+		if us >= 0.07 && v <= pc.vr {
 			return k
 		}
 		if k < 0 || (us < 0.013 && v > us) {
 			continue
 		}
-		if math.Log(v)+math.Log(invAlpha)-math.Log(a/(us*us)+b) <= -lam+float64(float64(k)*loglam)-logGamma(float64(k+1)) {
+		if math.Log(v)+pc.logInv-math.Log(a/(us*us)+b) <= -lam+float64(float64(k)*pc.loglam)-logFactorial(k) {
 			return k
 		}
 	}
+}
+
+// logFactTable caches logGamma(k+1) for small k (the same values, computed once).
+var logFactTable = sync.OnceValue(func() []float64 {
+	t := make([]float64, 4096)
+	for k := range t {
+		t[k] = logGamma(float64(k + 1))
+	}
+	return t
+})
+
+// logFactorial returns logGamma(k+1), numpy's log k!.
+func logFactorial(k int64) float64 {
+	if t := logFactTable(); k < int64(len(t)) {
+		return t[k]
+	}
+	return logGamma(float64(k + 1))
 }
 
 // logGamma is numpy's log-gamma helper used by the PTRS Poisson sampler (a Stirling

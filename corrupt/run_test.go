@@ -176,14 +176,36 @@ func TestRunProgress(t *testing.T) {
 func TestStreamRNGDistributions(t *testing.T) {
 	r := NewStreamRNG(1, 2, 3, 4)
 	const n = 200000
-	var s, s2 float64
+	var s, s2, s4 float64
+	var over2, over3, over38 int
 	for i := 0; i < n; i++ {
 		g := r.Normal(0, 1)
 		s += g
 		s2 += g * g
+		s4 += g * g * g * g
+		a := math.Abs(g)
+		if a > 2 {
+			over2++
+		}
+		if a > 3 {
+			over3++
+		}
+		if a > 3.8 { // beyond the ziggurat's base strip: the tail sampler
+			over38++
+		}
 	}
-	if m, v := s/n, s2/n; math.Abs(m) > 0.01 || math.Abs(v-1) > 0.02 {
-		t.Errorf("normal mean %v var %v", m, v)
+	if m, v, k := s/n, s2/n, s4/n; math.Abs(m) > 0.01 || math.Abs(v-1) > 0.015 || math.Abs(k-3) > 0.1 {
+		t.Errorf("normal mean %v var %v 4th moment %v", m, v, k)
+	}
+	// Two-sided tail probabilities 0.0455, 0.0027, 0.000145; allow 5 standard errors.
+	for _, c := range []struct {
+		got int
+		p   float64
+	}{{over2, 0.0455003}, {over3, 0.0026998}, {over38, 0.0001447}} {
+		want := c.p * n
+		if math.Abs(float64(c.got)-want) > 5*math.Sqrt(want) {
+			t.Errorf("tail P = %v: %d samples, want about %.0f", c.p, c.got, want)
+		}
 	}
 	var cnt [5]int
 	for i := 0; i < n; i++ {
