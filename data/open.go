@@ -122,7 +122,8 @@ func openDir(dir string, opts OpenOptions) (Dataset, Dataset, error) {
 	case IsCorruptionSetDir(dir):
 		if opts.Corruption == "" || opts.Severity == 0 {
 			names, _ := CorruptionSetNames(dir)
-			return nil, nil, fmt.Errorf("%s is a corruption set: choose a corruption (%s) and a severity 1…5", dir, strings.Join(names, ", "))
+			sevs, _ := setSeverities(dir)
+			return nil, nil, fmt.Errorf("%s is a corruption set: choose a corruption (%s) and a severity %v", dir, strings.Join(names, ", "), sevs)
 		}
 		te, err := LoadCorruptionSet(dir, opts.Corruption, opts.Severity, opts.Classes)
 		if err != nil {
@@ -190,7 +191,7 @@ func openNamed(ctx context.Context, name string, opts OpenOptions) (Dataset, Dat
 		dir := filepath.Join(opts.Root, sub)
 		if !isDir(dir) {
 			if !opts.Download {
-				return nil, nil, fmt.Errorf("%s not found in %s (use the download option, or pass the directory of the binary version)", name, dir)
+				return nil, nil, fmt.Errorf("%s not found in %s (download it with --download, or pass the directory of its binary version)", name, dir)
 			}
 			var err error
 			if dir, err = Download(ctx, name, opts.Root, opts.BaseURL, opts.Progress); err != nil {
