@@ -12,13 +12,20 @@ const (
 // fix is libjpeg's FIX(x): x in 16.16 fixed point, rounded to nearest.
 func fix(x float64) int32 { return int32(x*(1<<scaleBits) + 0.5) }
 
-var (
-	fixRY, fixGY, fixBY = fix(0.29900), fix(0.58700), fix(0.11400)
-	fixRCb, fixGCb      = fix(0.16874), fix(0.33126)
-	fixHalf             = fix(0.5)
-	fixGCr, fixBCr      = fix(0.41869), fix(0.08131)
-	crR, cbB, crG, cbG  [256]int32 // decoder tables, indexed by the sample value
+// FIX(x) of the RGB→YCbCr coefficients (checked against fix in the tests).
+const (
+	fixRY   = 19595 // FIX(0.29900)
+	fixGY   = 38470 // FIX(0.58700)
+	fixBY   = 7471  // FIX(0.11400)
+	fixRCb  = 11059 // FIX(0.16874)
+	fixGCb  = 21709 // FIX(0.33126)
+	fixHalf = 32768 // FIX(0.5)
+	fixGCr  = 27439 // FIX(0.41869)
+	fixBCr  = 5329  // FIX(0.08131)
 )
+
+// Decoder tables, indexed by the Cb or Cr sample (jdcolor.c build_ycc_rgb_table).
+var crR, cbB, crG, cbG [256]int32
 
 func init() {
 	for i := 0; i < 256; i++ {

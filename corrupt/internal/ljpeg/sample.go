@@ -4,12 +4,11 @@ package ljpeg
 // downsampled_width/height) in rows stride apart; rows and columns beyond w×h may
 // exist (block padding) and are never read by the upsamplers.
 type plane struct {
-	pix       []uint8
-	stride    int
-	w, h      int
-	hExp      int // horizontal expansion factor to full resolution (Hmax/h)
-	vExp      int // vertical expansion factor (Vmax/v)
-	fullWidth int // output width this plane is upsampled to
+	pix    []uint8
+	stride int
+	w, h   int
+	hExp   int // horizontal expansion factor to full resolution (Hmax/h)
+	vExp   int // vertical expansion factor (Vmax/v)
 }
 
 // row returns meaningful row y of p.
