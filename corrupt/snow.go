@@ -1,0 +1,147 @@
+package corrupt
+
+import (
+	"math"
+	"sync"
+)
+
+// snow (PARAMS.md §4): a thresholded, zoomed normal "snow layer" streaked by
+// ImageMagick's motion blur, added twice (once rotated by 180°) to a brightened image.
+
+func init() {
+	register(&Corruption{Name: "snow", Index: 7, Family: "weather", Benchmark: true, Random: true, Apply: snow})
+}
+
+// snowParam is snow's 7-tuple: the layer's normal (loc, scale), its zoom and
+// threshold, the motion blur's (radius, sigma) and the blend weight of the image.
+type snowParam struct{ loc, scale, zoom, thresh, radius, sigma, blend float64 }
+
+var snowParams = [2][5]snowParam{
+	CIFAR: {
+		{0.1, 0.2, 1, 0.6, 8, 3, 0.95},
+		{0.1, 0.2, 1, 0.5, 10, 4, 0.9},
+		{0.15, 0.3, 1.75, 0.55, 10, 4, 0.9},
+		{0.25, 0.3, 2.25, 0.6, 12, 6, 0.85},
+		{0.3, 0.3, 1.25, 0.65, 14, 12, 0.8},
+	},
+	ImageNet: {
+		{0.1, 0.3, 3, 0.5, 10, 4, 0.8},
+		{0.2, 0.3, 2, 0.5, 12, 4, 0.7},
+		{0.55, 0.3, 4, 0.9, 12, 8, 0.7},
+		{0.55, 0.3, 4.5, 0.85, 12, 8, 0.65},
+		{0.55, 0.3, 2.5, 0.85, 12, 12, 0.55},
+	},
+}
+
+// snowIn32 holds float32(v)/255 computed in float32 for every 8-bit value: snow's
+// (and elastic_transform's) working image.
+var snowIn32 = func() (t [256]float32) {
+	for i := range t {
+		t[i] = float32(i) / 255
+	}
+	return
+}()
+
+// fma32RN returns a·b + c rounded once to float32, like a hardware float32 fused
+// multiply-add. The product of two float32 values is exact in float64; the sum is
+// formed in float64 with its exact rounding error (TwoSum), and the error breaks the
+// tie when the float64 sum lies exactly halfway between two float32 values, the only
+// case where rounding first to float64 and then to float32 could differ from
+// rounding once. Valid for results in float32's normal range and zero.
+func fma32RN(a, b, c float32) float32 {
+	p := float64(a) * float64(b)
+	q := float64(c)
+	s := p + q
+	bb := s - p
+	e := (p - (s - bb)) + (q - bb)
+	if e == 0 || math.Float64bits(s)&(1<<29-1) != 1<<28 {
+		return float32(s)
+	}
+	lo := float32(s)
+	if float64(lo) > s {
+		lo = math.Nextafter32(lo, float32(math.Inf(-1)))
+	}
+	if e > 0 {
+		return math.Nextafter32(lo, float32(math.Inf(1)))
+	}
+	return lo
+}
+
+// rgbToGray32 is OpenCV's float RGB2GRAY (coefficients 0.299, 0.587, 0.114 as
+// float32) as the reference machine (AVX2/FMA) evaluates it. OpenCV converts row by
+// row; the first w − w mod 8 pixels of a row go through the 8-lane SIMD loop,
+// fma(B, 0.114, fma(G, 0.587, R·0.299)), and the remaining tail pixels through the
+// scalar loop, which the compiler contracted to fma(B, 0.114, fma(R, 0.299, G·0.587)).
+// Both orders were measured with cv2.cvtColor on widths 1…40, 63…65, 224, 225.
+// (PARAMS.md §5 names only the SIMD order; 32- and 224-wide rows have no tail.)
+func rgbToGray32(r, g, b float32, simd bool) float32 {
+	if simd {
+		return fma32RN(b, 0.114, fma32RN(g, 0.587, float32(r*0.299)))
+	}
+	return fma32RN(b, 0.114, fma32RN(r, 0.299, float32(g*0.587)))
+}
+
+type snowScratch struct {
+	layer, zoomed []float64
+	l8, blur      []uint8
+}
+
+var snowPool = sync.Pool{New: func() any { return new(snowScratch) }}
+
+// snow is the snow corruption. Steps (x = float32 pixel/255):
+//  1. L: H×W normals (loc, scale), clipped_zoom(L, zoom) in float64, L[L<thresh] = 0;
+//  2. L8 = uint8(clip(L, 0, 1)·255); angle = U(−135, −45); S = motion blur of L8
+//     (ImageMagick round trip), /255 in float64;
+//  3. x' = b·x + (1−b)·max(x, 1.5·gray(x) + 0.5) in float32;
+//  4. out = clip(x' + S + rot180(S), 0, 1)·255 in float64.
+//
+// Images other than RGB use their first channel as R, G and B for the grey value.
+func snow(src Image, sev int, rng RNG, opt *Options) Image {
+	p := snowParams[paramSetOf(opt)][sev-1]
+	h, w, c := src.H, src.W, src.C
+	n := h * w
+	s := snowPool.Get().(*snowScratch)
+	defer snowPool.Put(s)
+	if cap(s.layer) < n {
+		s.layer, s.zoomed = make([]float64, n), make([]float64, n)
+		s.l8, s.blur = make([]uint8, n), make([]uint8, n)
+	}
+	layer, zoomed, l8, blur := s.layer[:n], s.zoomed[:n], s.l8[:n], s.blur[:n]
+	for i := range layer {
+		layer[i] = rng.Normal(p.loc, p.scale)
+	}
+	clippedZoom(zoomed, layer, h, w, 1, p.zoom, false)
+	for i, v := range zoomed {
+		if v < p.thresh {
+			v = 0
+		}
+		l8[i] = toUint8(clip01(v) * 255)
+	}
+	angle := rng.Uniform(-135, -45)
+	imMotionBlur(blur, l8, h, w, 1, p.radius, p.sigma, angle)
+
+	bw, cw := float32(p.blend), float32(1-p.blend)
+	ri, gi, bi := 0, 0, 0
+	if c >= 3 {
+		gi, bi = 1, 2
+	}
+	simdEnd := w - w%8 // OpenCV's SIMD part of each row
+	out := NewImage(h, w, c)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			k := y*w + x
+			px := src.Pix[k*c : k*c+c]
+			gray := rgbToGray32(snowIn32[px[ri]], snowIn32[px[gi]], snowIn32[px[bi]], x < simdEnd)
+			bright := float32(gray*1.5) + 0.5
+			sn := inv255[blur[k]]
+			sr := inv255[blur[n-1-k]] // rot180: (h−1−y, w−1−x)
+			o := out.Pix[k*c : k*c+c]
+			for ch, v := range px {
+				xf := snowIn32[v]
+				xb := float32(bw*xf) + float32(cw*max(xf, bright))
+				o[ch] = toUint8(clip01(float64(xb)+sn+sr) * 255)
+			}
+		}
+	}
+	return out
+}
