@@ -222,6 +222,10 @@ func CreateSet(dir string, corruptions []string, severities []int, n, h, w, c in
 		}
 		s.files[name] = f
 		s.tmpNames[name] = f.Name()
+		if err := f.Chmod(0o644); err != nil {
+			s.Abort()
+			return nil, fmt.Errorf("create set %s: %w", name, err)
+		}
 		if _, err := f.WriteAt(hdr, 0); err != nil {
 			s.Abort()
 			return nil, fmt.Errorf("create set %s: %w", name, err)
@@ -363,6 +367,11 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp := f.Name()
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		os.Remove(tmp)
