@@ -37,6 +37,7 @@ type Store struct {
 	device   Device
 	dtype    DType
 	training bool
+	skipInit bool
 	err      error
 }
 
@@ -88,6 +89,15 @@ func (s *Store) Training() bool {
 func (s *Store) SetTraining(on bool) {
 	s.mu.Lock()
 	s.training = on
+	s.mu.Unlock()
+}
+
+// SkipInit makes later parameter creation skip the initialisation schemes (the
+// values are left uninitialised): for building a model only to load weights into
+// it or to inspect its shapes.
+func (s *Store) SkipInit(skip bool) {
+	s.mu.Lock()
+	s.skipInit = skip
 	s.mu.Unlock()
 }
 
@@ -293,7 +303,10 @@ func (p Path) create(name string, shape []int64, init Init, buffer bool, dtype D
 	full := p.Name(name)
 	t := Empty(nil, shape, dtype, p.store.device)
 	err := t.Err()
-	if err == nil && init != nil {
+	p.store.mu.Lock()
+	skip := p.store.skipInit
+	p.store.mu.Unlock()
+	if err == nil && init != nil && !skip {
 		err = init.Initialize(t)
 	}
 	if err == nil && !buffer {
