@@ -1,11 +1,3 @@
-// Package corrupt implements the natural image corruptions of the CIFAR-10-C and
-// ImageNet-C benchmarks (Hendrycks & Dietterich, 2019) in pure Go: the 15 benchmark
-// corruptions and 4 extra ones, each at severities 1–5, reproducing the original
-// generator's pixels (see PARAMS.md in the shared reference material).
-//
-// Images are 8-bit, row-major H×W×C. Every corruption works on 3-channel RGB images,
-// as the original does; single-channel images are expanded to RGB and reduced back by
-// Apply (see gray.go).
 package corrupt
 
 import (
