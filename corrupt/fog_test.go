@@ -58,6 +58,5 @@ func TestFogBlackStaysBlack(t *testing.T) {
 	}
 }
 
-func TestFogParity(t *testing.T) { geoCheckParity(t, "fog", 0) }
 
 func BenchmarkGeoFog(b *testing.B) { geoBench(b, "fog") }

@@ -86,6 +86,5 @@ func TestMotionConstantAndQuantum(t *testing.T) {
 	}
 }
 
-func TestMotionBlurParity(t *testing.T) { geoCheckParity(t, "motion_blur", 0) }
 
 func BenchmarkGeoMotionBlur(b *testing.B) { geoBench(b, "motion_blur") }

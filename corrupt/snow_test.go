@@ -70,6 +70,5 @@ func TestRGBToGray32(t *testing.T) {
 	}
 }
 
-func TestSnowParity(t *testing.T) { geoCheckParity(t, "snow", 0) }
 
 func BenchmarkGeoSnow(b *testing.B) { geoBench(b, "snow") }

@@ -82,6 +82,5 @@ func TestClippedZoomConstant(t *testing.T) {
 	}
 }
 
-func TestZoomBlurParity(t *testing.T) { geoCheckParity(t, "zoom_blur", 0) }
 
 func BenchmarkGeoZoomBlur(b *testing.B) { geoBench(b, "zoom_blur") }
