@@ -58,5 +58,4 @@ func TestFogBlackStaysBlack(t *testing.T) {
 	}
 }
 
-
 func BenchmarkGeoFog(b *testing.B) { geoBench(b, "fog") }

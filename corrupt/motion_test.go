@@ -86,5 +86,4 @@ func TestMotionConstantAndQuantum(t *testing.T) {
 	}
 }
 
-
 func BenchmarkGeoMotionBlur(b *testing.B) { geoBench(b, "motion_blur") }

@@ -70,5 +70,4 @@ func TestRGBToGray32(t *testing.T) {
 	}
 }
 
-
 func BenchmarkGeoSnow(b *testing.B) { geoBench(b, "snow") }

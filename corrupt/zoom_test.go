@@ -82,5 +82,4 @@ func TestClippedZoomConstant(t *testing.T) {
 	}
 }
 
-
 func BenchmarkGeoZoomBlur(b *testing.B) { geoBench(b, "zoom_blur") }
