@@ -18,7 +18,7 @@ const (
 // allocate.
 type cannyScratch struct {
 	dx, dy []int16
-	pad    []int32 // 3 padded source rows for sobel3
+	pad    []int32 // 3 padded source rows for sobel3Mag
 	mag    []int32 // (h+2)×(w+2), zero frame
 	emap   []uint8 // (h+2)×(w+2): 0 weak candidate, 1 not an edge, 2 edge
 	stack  []int32
@@ -44,11 +44,12 @@ func (s *cannyScratch) grow(h, w int) {
 	s.stack = s.stack[:0]
 }
 
-// sobel3 computes OpenCV's 3×3 Sobel derivatives dx (kernel [−1 0 1] ⊗ [1 2 1]ᵀ) and
-// dy (its transpose) of an 8-bit plane as int16, with the border replicated
-// (BORDER_REPLICATE, which cv::Canny passes to Sobel). pad is scratch of at least
-// 3·(w+2) ints.
-func sobel3(dx, dy []int16, src []uint8, h, w int, pad []int32) {
+// sobel3Mag computes OpenCV's 3×3 Sobel derivatives dx (kernel [−1 0 1] ⊗ [1 2 1]ᵀ)
+// and dy (its transpose) of an 8-bit plane as int16, with the border replicated
+// (BORDER_REPLICATE, which cv::Canny passes to Sobel), and the L1 magnitude
+// |dx|+|dy| into the interior of mag, an (h+2)×(w+2) plane whose one-pixel frame is
+// set to 0. pad is scratch of at least 3·(w+2) ints.
+func sobel3Mag(dx, dy []int16, mag []int32, src []uint8, h, w int, pad []int32) {
 	pw := w + 2
 	p0, p1, p2 := pad[:pw], pad[pw:2*pw], pad[2*pw:3*pw]
 	fill := func(dst []int32, y int) {
@@ -58,19 +59,41 @@ func sobel3(dx, dy []int16, src []uint8, h, w int, pad []int32) {
 		}
 		dst[0], dst[w+1] = int32(row[0]), int32(row[w-1])
 	}
+	clear(mag[:pw])
+	clear(mag[(h+1)*pw:][:pw])
 	fill(p0, -1)
 	fill(p1, 0)
 	for y := 0; y < h; y++ {
 		fill(p2, y+1)
 		gx := dx[y*w:][:w]
 		gy := dy[y*w:][:w]
+		mrow := mag[(y+1)*pw:][:pw]
+		mrow[0], mrow[w+1] = 0, 0
+		m := mrow[1 : w+1]
+		a, b, c := p0[:w+2], p1[:w+2], p2[:w+2]
+		// Sliding window over the padded columns x, x+1, x+2: vertical smoothing
+		// a+2b+c (for dx) and vertical difference c−a (for dy).
+		s0, s1 := a[0]+2*b[0]+c[0], a[1]+2*b[1]+c[1]
+		d0, d1 := c[0]-a[0], c[1]-a[1]
 		for x := range gx {
-			a, b, c := p0[x:x+3], p1[x:x+3], p2[x:x+3]
-			gx[x] = int16((a[2] - a[0]) + 2*(b[2]-b[0]) + (c[2] - c[0]))
-			gy[x] = int16((c[0] - a[0]) + 2*(c[1]-a[1]) + (c[2] - a[2]))
+			s2 := a[x+2] + 2*b[x+2] + c[x+2]
+			d2 := c[x+2] - a[x+2]
+			vx := s2 - s0
+			vy := d0 + 2*d1 + d2
+			gx[x], gy[x] = int16(vx), int16(vy)
+			m[x] = abs32(vx) + abs32(vy)
+			s0, s1 = s1, s2
+			d0, d1 = d1, d2
 		}
 		p0, p1, p2 = p1, p2, p0
 	}
+}
+
+func abs32(v int32) int32 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 // cannyL1 is cv::Canny(src, dst, low, high, apertureSize=3, L2gradient=false): Sobel
@@ -90,80 +113,54 @@ func cannyL1(dst, src []uint8, h, w int, low, high float64, s *cannyScratch) {
 	lo := int32(math.Floor(low))
 	hi := int32(math.Floor(high))
 	s.grow(h, w)
-	sobel3(s.dx, s.dy, src, h, w, s.pad)
 	mw := w + 2
-	mag := s.mag
-	for x := 0; x < mw; x++ {
-		mag[x] = 0
-		mag[(h+1)*mw+x] = 0
-	}
-	for y := 0; y < h; y++ {
-		row := mag[(y+1)*mw:][:mw]
-		row[0], row[w+1] = 0, 0
-		dxr := s.dx[y*w:][:w]
-		dyr := s.dy[y*w:][:w]
-		for x := 0; x < w; x++ {
-			a, b := int32(dxr[x]), int32(dyr[x])
-			if a < 0 {
-				a = -a
-			}
-			if b < 0 {
-				b = -b
-			}
-			row[x+1] = a + b
-		}
-	}
-	emap := s.emap
-	for i := range emap {
-		emap[i] = 1
+	mag, emap := s.mag, s.emap
+	sobel3Mag(s.dx, s.dy, mag, src, h, w, s.pad)
+	// emap: 1 (not an edge) on the frame and by default, 0 for a weak candidate,
+	// 2 for an edge.
+	for i := 0; i < mw; i++ {
+		emap[i], emap[(h+1)*mw+i] = 1, 1
 	}
 	stack := s.stack
 	for y := 0; y < h; y++ {
 		cur := mag[(y+1)*mw:][:mw]
 		prev := mag[y*mw:][:mw]
 		next := mag[(y+2)*mw:][:mw]
-		for x := 0; x < w; x++ {
+		erow := emap[(y+1)*mw:][:mw]
+		erow[0], erow[w+1] = 1, 1
+		dxr := s.dx[y*w:][:w]
+		dyr := s.dy[y*w:][:w]
+		for x := range dxr {
 			j := x + 1
 			m := cur[j]
+			erow[j] = 1
 			if m <= lo {
 				continue
 			}
-			xs := int32(s.dx[y*w+x])
-			ys := int32(s.dy[y*w+x])
-			ax := xs
-			if ax < 0 {
-				ax = -ax
-			}
-			ay := ys
-			if ay < 0 {
-				ay = -ay
-			}
-			ay <<= cannyShift
+			xs, ys := int32(dxr[x]), int32(dyr[x])
+			ax := abs32(xs)
+			ay := abs32(ys) << cannyShift
 			tg22x := ax * cannyTG22
 			var isMax bool
 			if ay < tg22x {
 				isMax = m > cur[j-1] && m >= cur[j+1]
+			} else if ay > tg22x+ax<<(cannyShift+1) {
+				isMax = m > prev[j] && m >= next[j]
 			} else {
-				tg67x := tg22x + ax<<(cannyShift+1)
-				if ay > tg67x {
-					isMax = m > prev[j] && m >= next[j]
-				} else {
-					d := 1
-					if (xs ^ ys) < 0 {
-						d = -1
-					}
-					isMax = m > prev[j-d] && m > next[j+d]
+				d := 1
+				if (xs ^ ys) < 0 {
+					d = -1
 				}
+				isMax = m > prev[j-d] && m > next[j+d]
 			}
 			if !isMax {
 				continue
 			}
-			p := int32((y+1)*mw + j)
 			if m > hi {
-				emap[p] = 2
-				stack = append(stack, p)
+				erow[j] = 2
+				stack = append(stack, int32((y+1)*mw+j))
 			} else {
-				emap[p] = 0
+				erow[j] = 0
 			}
 		}
 	}
@@ -184,11 +181,7 @@ func cannyL1(dst, src []uint8, h, w int, low, high float64, s *cannyScratch) {
 		row := emap[(y+1)*mw+1:][:w]
 		out := dst[y*w:][:w]
 		for x, v := range row {
-			if v == 2 {
-				out[x] = 255
-			} else {
-				out[x] = 0
-			}
+			out[x] = 0 - v>>1 // 2 → 255, 0 and 1 → 0
 		}
 	}
 }
@@ -228,80 +221,39 @@ func distanceTransformL2M5(dst []float32, src []uint8, h, w int, tmp []uint32) [
 	// Forward pass: top-left half of the mask.
 	for y := 0; y < h; y++ {
 		base := (y + distBorder) * step
-		for j := 0; j < distBorder; j++ {
-			tmp[base+j] = distInit
-			tmp[base+distBorder+w+j] = distInit
-		}
+		r0 := tmp[base : base+step]
+		r1 := tmp[base-step : base]
+		r2 := tmp[base-2*step : base-step]
+		r0[0], r0[1], r0[w+2], r0[w+3] = distInit, distInit, distInit, distInit
 		srow := src[y*w:][:w]
-		for x := 0; x < w; x++ {
-			p := base + distBorder + x
-			if srow[x] == 0 {
-				tmp[p] = 0
+		for x, sv := range srow {
+			if sv == 0 {
+				r0[x+2] = 0
 				continue
 			}
-			t0 := tmp[p-2*step-1] + kn
-			if t := tmp[p-2*step+1] + kn; t0 > t {
-				t0 = t
-			}
-			if t := tmp[p-step-2] + kn; t0 > t {
-				t0 = t
-			}
-			if t := tmp[p-step-1] + dg; t0 > t {
-				t0 = t
-			}
-			if t := tmp[p-step] + hv; t0 > t {
-				t0 = t
-			}
-			if t := tmp[p-step+1] + dg; t0 > t {
-				t0 = t
-			}
-			if t := tmp[p-step+2] + kn; t0 > t {
-				t0 = t
-			}
-			if t := tmp[p-1] + hv; t0 > t {
-				t0 = t
-			}
-			tmp[p] = t0
+			a := r2[x+1 : x+4 : x+4] // columns x−1 … x+1 two rows up
+			b := r1[x : x+5 : x+5]   // columns x−2 … x+2 one row up
+			l := r0[x+1 : x+3 : x+3] // column x−1 of this row, then x
+			l[1] = min(a[0]+kn, a[2]+kn, b[0]+kn, b[1]+dg, b[2]+hv, b[3]+dg, b[4]+kn, l[0]+hv)
 		}
 	}
 	// Backward pass: bottom-right half of the mask, then clamp and scale.
 	for y := h - 1; y >= 0; y-- {
 		base := (y + distBorder) * step
+		r0 := tmp[base : base+step]
+		r1 := tmp[base+step : base+2*step]
+		r2 := tmp[base+2*step : base+3*step]
 		drow := dst[y*w:][:w]
 		for x := w - 1; x >= 0; x-- {
-			p := base + distBorder + x
-			t0 := tmp[p]
+			c := r0[x+2 : x+4 : x+4] // column x, then x+1
+			t0 := c[0]
 			if t0 > hv {
-				if t := tmp[p+2*step+1] + kn; t0 > t {
-					t0 = t
-				}
-				if t := tmp[p+2*step-1] + kn; t0 > t {
-					t0 = t
-				}
-				if t := tmp[p+step+2] + kn; t0 > t {
-					t0 = t
-				}
-				if t := tmp[p+step+1] + dg; t0 > t {
-					t0 = t
-				}
-				if t := tmp[p+step] + hv; t0 > t {
-					t0 = t
-				}
-				if t := tmp[p+step-1] + dg; t0 > t {
-					t0 = t
-				}
-				if t := tmp[p+step-2] + kn; t0 > t {
-					t0 = t
-				}
-				if t := tmp[p+1] + hv; t0 > t {
-					t0 = t
-				}
-				tmp[p] = t0
+				a := r2[x+1 : x+4 : x+4]
+				b := r1[x : x+5 : x+5]
+				t0 = min(t0, a[2]+kn, a[0]+kn, b[4]+kn, b[3]+dg, b[2]+hv, b[1]+dg, b[0]+kn, c[1]+hv)
+				c[0] = t0
 			}
-			if t0 > distMax {
-				t0 = distMax
-			}
-			drow[x] = float32(t0) * distScaleF
+			drow[x] = float32(min(t0, distMax)) * distScaleF
 		}
 	}
 	return tmp
@@ -441,26 +393,37 @@ func filter2DU8(dst, src []uint8, h, w int, k *[9]int, pad []int32) []int32 {
 		pad = make([]int32, 3*pw)
 	}
 	pad = pad[:3*pw]
-	p0, p1, p2 := pad[:pw], pad[pw:2*pw], pad[2*pw:]
+	rows := [3][]int32{pad[:pw], pad[pw : 2*pw], pad[2*pw:]}
+	l, r := 1+borderIndex(-1, w, BorderMirror), 1+borderIndex(w, w, BorderMirror)
 	fill := func(dst []int32, y int) {
 		row := src[borderIndex(y, h, BorderMirror)*w:][:w]
 		for x, v := range row {
 			dst[x+1] = int32(v)
 		}
-		dst[0], dst[w+1] = dst[1+borderIndex(-1, w, BorderMirror)], dst[1+borderIndex(w, w, BorderMirror)]
+		dst[0], dst[w+1] = dst[l], dst[r]
 	}
-	k0, k1, k2, k3, k4, k5, k6, k7, k8 := int32(k[0]), int32(k[1]), int32(k[2]), int32(k[3]), int32(k[4]), int32(k[5]), int32(k[6]), int32(k[7]), int32(k[8])
-	fill(p0, -1)
-	fill(p1, 0)
+	var kk [9]int32
+	for i, v := range k {
+		kk[i] = int32(v)
+	}
+	fill(rows[0], -1)
+	fill(rows[1], 0)
 	for y := 0; y < h; y++ {
-		fill(p2, y+1)
+		fill(rows[2], y+1)
+		p0, p1, p2 := rows[0][:w+2], rows[1][:w+2], rows[2][:w+2]
 		d := dst[y*w:][:w]
+		// Sliding window: the partial sums of the left and middle columns carried.
+		l0 := kk[0]*p0[0] + kk[3]*p1[0] + kk[6]*p2[0]
+		m0 := kk[1]*p0[1] + kk[4]*p1[1] + kk[7]*p2[1]
+		l1 := kk[0]*p0[1] + kk[3]*p1[1] + kk[6]*p2[1]
 		for x := range d {
-			a, b, c := p0[x:x+3], p1[x:x+3], p2[x:x+3]
-			s := k0*a[0] + k1*a[1] + k2*a[2] + k3*b[0] + k4*b[1] + k5*b[2] + k6*c[0] + k7*c[1] + k8*c[2]
-			d[x] = satU8(s)
+			a, b, c := p0[x+2], p1[x+2], p2[x+2]
+			d[x] = satU8(l0 + m0 + kk[2]*a + kk[5]*b + kk[8]*c)
+			l0 = l1
+			m0 = kk[1]*a + kk[4]*b + kk[7]*c
+			l1 = kk[0]*a + kk[3]*b + kk[6]*c
 		}
-		p0, p1, p2 = p1, p2, p0
+		rows[0], rows[1], rows[2] = rows[1], rows[2], rows[0]
 	}
 	return pad
 }

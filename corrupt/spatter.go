@@ -126,7 +126,7 @@ func spatterWaterBlend(out, src Image, liquid []float64, p spatterParam, s *spat
 	edges := s.u8a
 	cannyL1(edges, l8, h, w, 50, 150, &s.canny)
 	for i, v := range edges {
-		edges[i] = 255 - v
+		edges[i] = ^v // 255 − v
 	}
 	dist := s.f32a
 	s.dtmp = distanceTransformL2M5(dist, edges, h, w, s.dtmp)
@@ -141,30 +141,50 @@ func spatterWaterBlend(out, src Image, liquid []float64, p spatterParam, s *spat
 	s.pad = filter2DU8(emb, d8, h, w, &spatterKernel, s.pad)
 	s.rows16 = boxBlur3U8(d8, emb, h, w, s.rows16)
 
-	// m = L8·dist in float32, normalised by its maximum and scaled by the intensity.
+	// m = L8·dist in float32 (exact: both are small integers), normalised by its
+	// maximum and scaled by the intensity.
+	var mx uint32
+	for i, v := range l8 {
+		mx = max(mx, uint32(v)*uint32(d8[i]))
+	}
 	m := s.f32b
-	var mx float32
-	for i := range m {
-		v := float32(l8[i]) * float32(d8[i])
-		m[i] = v
-		if v > mx {
-			mx = v
-		}
-	}
 	inten := float32(p.intensity)
-	for i, v := range m {
-		m[i] = float32(v/mx) * inten // 0/0 = NaN when there is no water: see below
+	fmx := float32(mx)
+	for i, v := range l8 {
+		m[i] = float32(float32(uint32(v)*uint32(d8[i]))/fmx) * inten // 0/0 = NaN without water
 	}
-	c := src.C
-	for i, mv := range m {
-		px := src.Pix[i*c : i*c+c]
-		o := out.Pix[i*c : i*c+c]
-		for ch := range px {
-			v := inv255f32[px[ch]] + float32(mv*spatterWater[ch%3])
-			o[ch] = f32Unit8(v)
+	if src.C != 3 {
+		for i, mv := range m {
+			for ch := 0; ch < src.C; ch++ {
+				k := i*src.C + ch
+				out.Pix[k] = f32Unit8(inv255f32[src.Pix[k]] + float32(mv*spatterWater[ch%3]))
+			}
 		}
+		return
+	}
+	c0, c1, c2 := spatterWater[0], spatterWater[1], spatterWater[2]
+	id := &spatterIdentity
+	for i, mv := range m {
+		px := src.Pix[3*i : 3*i+3 : 3*i+3]
+		o := out.Pix[3*i : 3*i+3 : 3*i+3]
+		if mv == 0 {
+			o[0], o[1], o[2] = id[px[0]], id[px[1]], id[px[2]]
+			continue
+		}
+		o[0] = f32Unit8(inv255f32[px[0]] + float32(mv*c0))
+		o[1] = f32Unit8(inv255f32[px[1]] + float32(mv*c1))
+		o[2] = f32Unit8(inv255f32[px[2]] + float32(mv*c2))
 	}
 }
+
+// spatterIdentity is the water output of a pixel value where m = 0:
+// uint8(float32(v/255)·255), which is not always v.
+var spatterIdentity = func() (t [256]uint8) {
+	for v := range t {
+		t[v] = f32Unit8(inv255f32[v])
+	}
+	return
+}()
 
 // spatterMudBlend is the mud branch: the thresholded liquid layer blurred (σ =
 // intensity, float32), cut below 0.8 and blended with brown.
@@ -201,10 +221,5 @@ func f32Unit8(v float32) uint8 {
 	if math.IsNaN(float64(v)) {
 		return 0
 	}
-	if v < 0 {
-		v = 0
-	} else if v > 1 {
-		v = 1
-	}
-	return uint8(float32(v * 255))
+	return uint8(float32(min(max(v, 0), 1) * 255))
 }
