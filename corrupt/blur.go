@@ -206,12 +206,25 @@ func defocusBlur(src Image, sev int, _ RNG, opt *Options) Image {
 	pw, ph := w+2*R, h+2*R
 	pp, pad := getF64(pw * ph * c)
 	defer putF64(pp)
-	for y := 0; y < ph; y++ {
-		sy := borderIndex(y-R, h, BorderMirror)
+	var xmap [64]int // source column of each padded column, when it fits
+	cols := xmap[:0]
+	if pw <= len(xmap) {
 		for x := 0; x < pw; x++ {
-			sx := borderIndex(x-R, w, BorderMirror)
-			for ch := 0; ch < c; ch++ {
-				pad[(ch*ph+y)*pw+x] = inv255[src.Pix[(sy*w+sx)*c+ch]]
+			cols = append(cols, borderIndex(x-R, w, BorderMirror))
+		}
+	}
+	for y := 0; y < ph; y++ {
+		srow := src.Pix[borderIndex(y-R, h, BorderMirror)*w*c:][:w*c]
+		for ch := 0; ch < c; ch++ {
+			prow := pad[(ch*ph+y)*pw:][:pw]
+			if len(cols) == pw {
+				for x, sx := range cols {
+					prow[x] = inv255[srow[sx*c+ch]]
+				}
+				continue
+			}
+			for x := range prow {
+				prow[x] = inv255[srow[borderIndex(x-R, w, BorderMirror)*c+ch]]
 			}
 		}
 	}

@@ -23,16 +23,27 @@ func boxFilter(x float64) float64 {
 	return 0
 }
 
-var boxCache sync.Map // [2]int{in, out} → boxCoeffs
+var (
+	boxMu    sync.RWMutex
+	boxCache = map[[2]int]boxCoeffs{} // {in, out} → coefficients
+)
 
 // boxCoeffsFor returns the cached coefficients for resizing inSize to outSize.
 func boxCoeffsFor(inSize, outSize int) boxCoeffs {
 	key := [2]int{inSize, outSize}
-	if v, ok := boxCache.Load(key); ok {
-		return v.(boxCoeffs)
+	boxMu.RLock()
+	bc, ok := boxCache[key]
+	boxMu.RUnlock()
+	if ok {
+		return bc
 	}
-	bc := precomputeBox(inSize, outSize)
-	boxCache.Store(key, bc)
+	bc = precomputeBox(inSize, outSize)
+	boxMu.Lock()
+	if len(boxCache) > 4096 {
+		clear(boxCache)
+	}
+	boxCache[key] = bc
+	boxMu.Unlock()
 	return bc
 }
 
@@ -124,14 +135,19 @@ func boxResize(src Image, w, h int) Image {
 		cf := boxCoeffsFor(cur.H, h)
 		tmp := NewImage(h, cur.W, cur.C)
 		row := cur.W * cur.C
+		acc := make([]int32, row)
 		for o := 0; o < h; o++ {
-			k := cf.weights[o]
-			out := tmp.Pix[o*row : (o+1)*row]
-			for i := range out {
-				ss := int32(1 << (boxPrecisionBits - 1))
-				for y, kw := range k {
-					ss += int32(cur.Pix[(cf.start[o]+y)*row+i]) * kw
+			for i := range acc {
+				acc[i] = 1 << (boxPrecisionBits - 1)
+			}
+			for y, kw := range cf.weights[o] {
+				in := cur.Pix[(cf.start[o]+y)*row:][:row]
+				for i, v := range in {
+					acc[i] += int32(v) * kw
 				}
+			}
+			out := tmp.Pix[o*row : (o+1)*row]
+			for i, ss := range acc {
 				out[i] = clip8(ss)
 			}
 		}

@@ -130,6 +130,11 @@ func gaussianFilter64(dst, src []float64, h, w, c int, sigma, truncate float64, 
 		return
 	}
 	k := gaussianKernel(sigma, truncate)
+	if len(k) == 1 && k[0] == 1 {
+		// Radius 0: x·1 is x, the filter is the identity.
+		copy(dst[:n], src[:n])
+		return
+	}
 	tp, tmp := getF64(n)
 	lp, line := getF64((w + 2*(len(k)-1)) * c)
 	gaussRows64(tmp, src, h, w*c, k, mode)
@@ -166,10 +171,7 @@ func gaussCols64(dst, src []float64, h, w, c int, k []float64, mode Border, line
 	w0 := k[0]
 	for i := 0; i < h; i++ {
 		row := src[i*rowLen : (i+1)*rowLen]
-		for p := -r; p < w+r; p++ {
-			s := borderIndex(p, w, mode) * c
-			copy(line[(p+r)*c:(p+r+1)*c], row[s:s+c])
-		}
+		padRow64(line, row, w, c, r, mode)
 		out := dst[i*rowLen : (i+1)*rowLen]
 		cen := line[r*c:][:rowLen]
 		for x, v := range cen {
@@ -186,6 +188,20 @@ func gaussCols64(dst, src []float64, h, w, c int, k []float64, mode Border, line
 	}
 }
 
+// padRow64 writes row (w pixels of c channels) into line with r pixels of border on
+// each side.
+func padRow64(line, row []float64, w, c, r int, mode Border) {
+	copy(line[r*c:(r+w)*c], row)
+	for p := 1; p <= r; p++ {
+		l := borderIndex(-p, w, mode) * c
+		q := borderIndex(w-1+p, w, mode) * c
+		for ch := 0; ch < c; ch++ {
+			line[(r-p)*c+ch] = row[l+ch]
+			line[(r+w-1+p)*c+ch] = row[q+ch]
+		}
+	}
+}
+
 // gaussianFilter32 is gaussianFilter64 for a float32 plane: each pass accumulates in
 // float64 and stores float32, as scipy does for float32 arrays. dst may be the same
 // slice as src but must not partially overlap it.
@@ -196,6 +212,10 @@ func gaussianFilter32(dst, src []float32, h, w, c int, sigma, truncate float64, 
 		return
 	}
 	k := gaussianKernel(sigma, truncate)
+	if len(k) == 1 && k[0] == 1 {
+		copy(dst[:n], src[:n])
+		return
+	}
 	r := len(k) - 1
 	rowLen := w * c
 	ap, acc := getF64(rowLen)
@@ -227,10 +247,16 @@ func gaussianFilter32(dst, src []float32, h, w, c int, sigma, truncate float64, 
 	defer putF64(lp)
 	for i := 0; i < h; i++ {
 		row := t[i*rowLen : (i+1)*rowLen]
-		for p := -r; p < w+r; p++ {
-			s := borderIndex(p, w, mode) * c
+		mid := line[r*c : (r+w)*c]
+		for x, v := range row {
+			mid[x] = float64(v)
+		}
+		for p := 1; p <= r; p++ {
+			l := borderIndex(-p, w, mode) * c
+			q := borderIndex(w-1+p, w, mode) * c
 			for ch := 0; ch < c; ch++ {
-				line[(p+r)*c+ch] = float64(row[s+ch])
+				line[(r-p)*c+ch] = float64(row[l+ch])
+				line[(r+w-1+p)*c+ch] = float64(row[q+ch])
 			}
 		}
 		cen := line[r*c:][:rowLen]

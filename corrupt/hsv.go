@@ -28,6 +28,13 @@ func rgbToHSV(r, g, b float64) (h, s, v float64) {
 
 // pyMod1 is numpy's floating remainder x mod 1 (result in [0, 1), sign of the divisor).
 func pyMod1(x float64) float64 {
+	if x > -1 && x < 1 {
+		// fmod(x, 1) is x itself here.
+		if x < 0 {
+			return x + 1
+		}
+		return x + 0 // turns −0 into +0
+	}
 	m := math.Mod(x, 1)
 	if m < 0 {
 		m++

@@ -20,15 +20,25 @@ var inv255 = func() (t [256]float64) {
 
 // unit8 converts a value on the [0, 1] scale like the original's final step:
 // uint8(clip(v, 0, 1)·255), truncating.
-func unit8(v float64) uint8 { return toUint8(clip01(v) * 255) }
+// It is branch-free (min/max), which matters for noisy values near the bounds; NaN
+// gives 0.
+func unit8(v float64) uint8 {
+	if v != v {
+		return 0
+	}
+	return uint8(min(max(v, 0), 1) * 255)
+}
 
 // gaussianNoise: out = clip(x + N(0, c), 0, 1)·255.
 func gaussianNoise(src Image, sev int, rng RNG, opt *Options) Image {
 	c := gaussianNoiseStd.get(paramsOf(opt), sev)
 	out := NewImage(src.H, src.W, src.C)
+	np, noise := getF64(len(src.Pix))
+	fillNormal(rng, noise, 0, c)
 	for i, p := range src.Pix {
-		out.Pix[i] = unit8(inv255[p] + rng.Normal(0, c))
+		out.Pix[i] = unit8(inv255[p] + noise[i])
 	}
+	putF64(np)
 	return out
 }
 
@@ -58,27 +68,20 @@ func impulseNoise(src Image, sev int, rng RNG, opt *Options) Image {
 	// np.random.choice normalises the cdf by its last entry.
 	pFlip := amount / (amount + (1 - amount))
 	out := NewImage(src.H, src.W, src.C)
-	fp := getU8(len(src.Pix)) // 1 = flipped
-	flip := *fp
-	for i := range src.Pix {
-		if rng.Float64() < pFlip {
-			flip[i] = 1
-		} else {
-			flip[i] = 0
-		}
-	}
+	up, u := getF64(2 * len(src.Pix)) // all "flipped" draws, then all "salt" draws
+	fillFloat64(rng, u)
+	flip, salt := u[:len(src.Pix)], u[len(src.Pix):]
 	for i, p := range src.Pix {
-		salt := rng.Float64() < 0.5
 		switch {
-		case flip[i] == 0:
+		case !(flip[i] < pFlip):
 			out.Pix[i] = unit8(inv255[p])
-		case salt:
+		case salt[i] < 0.5:
 			out.Pix[i] = 255
 		default:
 			out.Pix[i] = 0
 		}
 	}
-	putU8(fp)
+	putF64(up)
 	return out
 }
 
@@ -86,9 +89,12 @@ func impulseNoise(src Image, sev int, rng RNG, opt *Options) Image {
 func speckleNoise(src Image, sev int, rng RNG, opt *Options) Image {
 	c := speckleStd.get(paramsOf(opt), sev)
 	out := NewImage(src.H, src.W, src.C)
+	np, noise := getF64(len(src.Pix))
+	fillNormal(rng, noise, 0, c)
 	for i, p := range src.Pix {
 		x := inv255[p]
-		out.Pix[i] = unit8(x + float64(x*rng.Normal(0, c)))
+		out.Pix[i] = unit8(x + float64(x*noise[i]))
 	}
+	putF64(np)
 	return out
 }

@@ -111,11 +111,9 @@ func (r *StreamRNG) stdNormal() float64 {
 	for {
 		u := r.Uint64()
 		i := u & 0xff
-		x := float64(u>>11) * (1.0 / (1 << 53)) * zigX[i]
-		if u&0x100 != 0 {
-			x = -x
-		}
-		ax := math.Abs(x)
+		ax := float64(u>>11) * (1.0 / (1 << 53)) * zigX[i]
+		// The sign (bit 8) goes straight into the sign bit: no unpredictable branch.
+		x := math.Float64frombits(math.Float64bits(ax) ^ (u&0x100)<<55)
 		if ax < zigX[i+1] {
 			return x
 		}
@@ -156,3 +154,56 @@ func (r *StreamRNG) IntN(lo, hi int) int {
 
 // Poisson returns a Poisson(lam) variate (numpy's legacy algorithms).
 func (r *StreamRNG) Poisson(lam float64) int64 { return legacyPoisson(r, lam) }
+
+// bulkRNG is implemented by the package's generators to fill buffers without an
+// interface call per value; the values are those of repeated Normal / Float64 calls.
+type bulkRNG interface {
+	fillNormal(dst []float64, loc, scale float64)
+	fillFloat64(dst []float64)
+}
+
+func (r *StreamRNG) fillNormal(dst []float64, loc, scale float64) {
+	for i := range dst {
+		dst[i] = loc + float64(scale*r.stdNormal())
+	}
+}
+
+func (r *StreamRNG) fillFloat64(dst []float64) {
+	for i := range dst {
+		dst[i] = r.Float64()
+	}
+}
+
+func (r *NumpyRNG) fillNormal(dst []float64, loc, scale float64) {
+	for i := range dst {
+		dst[i] = r.Normal(loc, scale)
+	}
+}
+
+func (r *NumpyRNG) fillFloat64(dst []float64) {
+	for i := range dst {
+		dst[i] = r.Float64()
+	}
+}
+
+// fillNormal fills dst with rng.Normal(loc, scale) draws in order.
+func fillNormal(rng RNG, dst []float64, loc, scale float64) {
+	if b, ok := rng.(bulkRNG); ok {
+		b.fillNormal(dst, loc, scale)
+		return
+	}
+	for i := range dst {
+		dst[i] = rng.Normal(loc, scale)
+	}
+}
+
+// fillFloat64 fills dst with rng.Float64 draws in order.
+func fillFloat64(rng RNG, dst []float64) {
+	if b, ok := rng.(bulkRNG); ok {
+		b.fillFloat64(dst)
+		return
+	}
+	for i := range dst {
+		dst[i] = rng.Float64()
+	}
+}
