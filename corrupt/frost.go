@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/divres/divres/corrupt/internal/ljpeg"
 )
@@ -222,24 +223,29 @@ type frostScaled struct {
 const frostCacheMax = 64
 
 var (
-	frostCacheMu sync.Mutex
-	frostCache   = map[frostCacheKey]*frostScaled{}
+	frostCache      sync.Map // frostCacheKey → *frostScaled
+	frostCacheCount atomic.Int64
 )
 
 // scaledFrost returns ft's textures scaled for an h×w image under ps, computing them
-// once and caching them (the cache keeps at most frostCacheMax entries).
+// once and caching them (the cache is emptied when it exceeds frostCacheMax
+// entries). The cache is keyed by the FrostTextures pointer: textures must not be
+// modified after their first use.
 func scaledFrost(ft *FrostTextures, ps ParamSet, h, w int) []Image {
 	key := frostCacheKey{ft, ps, h, w}
-	frostCacheMu.Lock()
-	e, ok := frostCache[key]
+	v, ok := frostCache.Load(key)
 	if !ok {
-		if len(frostCache) >= frostCacheMax {
-			clear(frostCache)
+		if frostCacheCount.Load() >= frostCacheMax {
+			frostCache.Clear()
+			frostCacheCount.Store(0)
 		}
-		e = &frostScaled{}
-		frostCache[key] = e
+		var loaded bool
+		v, loaded = frostCache.LoadOrStore(key, &frostScaled{})
+		if !loaded {
+			frostCacheCount.Add(1)
+		}
 	}
-	frostCacheMu.Unlock()
+	e := v.(*frostScaled)
 	e.once.Do(func() {
 		f0 := frostScaleFactor(ps, h, w)
 		e.imgs = make([]Image, len(ft.Images))

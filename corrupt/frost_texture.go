@@ -59,11 +59,11 @@ var frostSpecs = [5]frostSpec{
 	{h: 600, w: 900, mean: [3]float64{77.67, 149.12, 165.74}, std: [3]float64{26.91, 16.48, 15.33},
 		density: 0.08, maxLen: 120, star: 0.1, haze: 1, ridge: 0.3, emboss: 0.35, crystal: 0.3, glow: 0.2, width: 0.7},
 	{h: 315, w: 560, mean: [3]float64{200.79, 205.38, 214.48}, std: [3]float64{21.37, 22.09, 22.57},
-		density: 1.3, maxLen: 110, star: 0.1, haze: 0.5, crystal: 1, glow: 0.4, width: 0.8},
+		density: 1.3, maxLen: 110, star: 0.1, haze: 0.35, crystal: 1, glow: 0.4, width: 0.8},
 	{h: 315, w: 560, mean: [3]float64{200.79, 205.38, 214.48}, std: [3]float64{21.37, 22.09, 22.57},
-		density: 1.2, maxLen: 80, star: 0.25, haze: 0.5, crystal: 1, glow: 0.4, width: 0.8},
+		density: 1.2, maxLen: 80, star: 0.25, haze: 0.35, crystal: 1, glow: 0.4, width: 0.8},
 	{h: 350, w: 527, mean: [3]float64{137.62, 152.77, 165.18}, std: [3]float64{28.48, 28.49, 29.86},
-		density: 1.0, maxLen: 60, star: 0.35, haze: 0.6, crystal: 1, glow: 0.4, width: 0.7},
+		density: 1.0, maxLen: 60, star: 0.35, haze: 0.45, crystal: 1, glow: 0.4, width: 0.7},
 	{h: 495, w: 660, mean: [3]float64{112.38, 123.37, 134.75}, std: [3]float64{44.42, 43.26, 41.66},
 		density: 1.1, maxLen: 140, star: 0.05, haze: 0.6, crystal: 1.1, glow: 0.4, width: 0.8},
 }
@@ -74,27 +74,18 @@ type frostProc struct {
 	ft   *FrostTextures
 }
 
-const frostProcCacheMax = 8
-
-var (
-	frostProcMu    sync.Mutex
-	frostProcCache = map[uint64]*frostProc{}
-)
+var frostProcCache sync.Map // seed → *frostProc
 
 // ProceduralFrost returns the five procedural frost textures of a seed (sizes
 // 600×900, 315×560, 315×560, 350×527, 495×660, RGB). They are generated once per
-// process and seed (in parallel) and shared: callers must not modify them.
+// process and seed (the five in parallel; about 4 MB per seed, kept for the life of
+// the process) and shared: callers must not modify them.
 func ProceduralFrost(seed uint64) *FrostTextures {
-	frostProcMu.Lock()
-	e, ok := frostProcCache[seed]
+	v, ok := frostProcCache.Load(seed)
 	if !ok {
-		if len(frostProcCache) >= frostProcCacheMax {
-			clear(frostProcCache)
-		}
-		e = &frostProc{}
-		frostProcCache[seed] = e
+		v, _ = frostProcCache.LoadOrStore(seed, &frostProc{})
 	}
-	frostProcMu.Unlock()
+	e := v.(*frostProc)
 	e.once.Do(func() {
 		ft := &FrostTextures{Images: make([]Image, len(frostSpecs))}
 		var wg sync.WaitGroup
@@ -228,9 +219,9 @@ func generateFrost(sp *frostSpec, seed uint64) Image {
 	return img
 }
 
-// fbmNoise returns fractal value noise in [0, 1]: octaves of bicubically smoothed
-// lattice noise, the first with the given cell size, each next one with half the
-// cell size and gain times the amplitude.
+// fbmNoise returns fractal value noise in [0, 1]: octaves of lattice noise
+// interpolated with smoothstep weights, the first with the given cell size, each next
+// one with half the cell size and gain times the amplitude.
 func fbmNoise(h, w int, cell float64, octaves int, gain float64, r *frostRand) []float32 {
 	out := make([]float32, h*w)
 	amp := 1.0
