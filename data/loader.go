@@ -42,7 +42,8 @@ type LoaderOptions struct {
 	Fit Fit
 	// Alloc allocates the float32 buffer of a batch (for example in page-locked
 	// memory for asynchronous device copies); nil uses make. Buffers are recycled
-	// through Batch.Release, so Alloc is called about Prefetch+Workers times.
+	// through Batch.Release, so Alloc is called about Prefetch+Workers times, from
+	// the worker goroutines: it must be safe for concurrent use.
 	Alloc func(n int) []float32
 }
 
@@ -94,8 +95,22 @@ func (p *batchPool) get() *Batch {
 		return b
 	}
 	p.mu.Unlock()
-	x := p.alloc(p.bs * p.chw)
-	return &Batch{X: x[:p.bs*p.chw], Y: make([]int64, p.bs), Indices: make([]int, p.bs), pool: p}
+	b, err := p.newBatch()
+	if err != nil { // checked by NewLoader; an allocator that changes its mind gets make
+		x := make([]float32, p.bs*p.chw)
+		b = &Batch{X: x, Y: make([]int64, p.bs), Indices: make([]int, p.bs), pool: p}
+	}
+	return b
+}
+
+// newBatch allocates a batch with the pool's allocator.
+func (p *batchPool) newBatch() (*Batch, error) {
+	n := p.bs * p.chw
+	x := p.alloc(n)
+	if len(x) < n {
+		return nil, fmt.Errorf("loader: Alloc(%d) returned %d floats", n, len(x))
+	}
+	return &Batch{X: x[:n:n], Y: make([]int64, p.bs), Indices: make([]int, p.bs), pool: p}, nil
 }
 
 func (p *batchPool) put(b *Batch) {
@@ -151,6 +166,12 @@ func NewLoader(ds Dataset, opts LoaderOptions) (*Loader, error) {
 	if l.NumBatches() == 0 {
 		return nil, fmt.Errorf("loader: %d images make no full batch of %d (DropLast)", ds.Len(), opts.BatchSize)
 	}
+	// The first buffer checks the allocator and stays in the pool.
+	b, err := l.pool.newBatch()
+	if err != nil {
+		return nil, err
+	}
+	l.pool.free = append(l.pool.free, b)
 	return l, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -430,9 +431,9 @@ func TestLoaderErrorAndCancel(t *testing.T) {
 // channels, goroutines), nothing per batch: buffers are recycled.
 func TestLoaderSteadyStateAllocations(t *testing.T) {
 	d := memDataset(t, 1000, 3, 8, 8, 10)
-	var allocs int
+	var allocs atomic.Int32
 	l, err := NewLoader(d, LoaderOptions{BatchSize: 10, Workers: 2, Shuffle: true, Augment: Augment{CropPad: 2, Flip: true},
-		Alloc: func(n int) []float32 { allocs++; return make([]float32, n) }})
+		Alloc: func(n int) []float32 { allocs.Add(1); return make([]float32, n) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,8 +455,15 @@ func TestLoaderSteadyStateAllocations(t *testing.T) {
 	if perEpoch > 40 {
 		t.Errorf("%.0f allocations per epoch of 100 batches", perEpoch)
 	}
-	if allocs > 2*l.Options().Prefetch+l.Options().Workers {
-		t.Errorf("%d batch buffers allocated", allocs)
+	if n := int(allocs.Load()); n > 2*l.Options().Prefetch+l.Options().Workers {
+		t.Errorf("%d batch buffers allocated", n)
 	}
-	t.Logf("%.0f allocations per epoch, %d batch buffers", perEpoch, allocs)
+	t.Logf("%.0f allocations per epoch, %d batch buffers", perEpoch, allocs.Load())
+}
+
+func TestLoaderAllocChecked(t *testing.T) {
+	d := memDataset(t, 4, 1, 2, 2, 2)
+	if _, err := NewLoader(d, LoaderOptions{BatchSize: 2, Alloc: func(n int) []float32 { return make([]float32, n-1) }}); err == nil {
+		t.Error("short allocator accepted")
+	}
 }
