@@ -119,7 +119,14 @@ func quantumTo8(s float64) uint8 {
 // motionScratch holds one call's per-tap tables and the padded quantum plane.
 type motionScratch struct {
 	dx, dy, off []int
-	pad         []float64
+	pad, acc    []float64
+	nz          []motionNZ
+}
+
+// motionNZ is a non-zero element of the padded plane: position and quantum.
+type motionNZ struct {
+	py, px, ch int32
+	q          float64
 }
 
 var motionScratchPool = sync.Pool{New: func() any { return new(motionScratch) }}
@@ -167,6 +174,9 @@ func imMotionBlur(dst, src []uint8, h, w, c int, radius, sigma, angle float64) {
 			}
 		}
 	}
+	if motionSparse(dst, src, h, w, c, pw, ph, minX, minY, wts, s) {
+		return
+	}
 	for i := 0; i < n; i++ {
 		s.off[i] = ((s.dy[i]-minY)*pw + (s.dx[i] - minX)) * c
 	}
@@ -187,6 +197,53 @@ func imMotionBlur(dst, src []uint8, h, w, c int, radius, sigma, angle float64) {
 			}
 		}
 	}
+}
+
+// motionSparse computes imMotionBlur by scattering the non-zero elements of the
+// padded plane when they are few (snow's layer is mostly 0), and reports whether it
+// did. Contributions reach each output in tap order, as in the gather loop, and the
+// skipped terms are exact zeros (w·0 = +0 leaves a non-negative sum unchanged), so
+// the result is bit for bit the same.
+func motionSparse(dst, src []uint8, h, w, c, pw, ph, minX, minY int, wts []float64, s *motionScratch) bool {
+	nonZero := 0
+	for _, v := range src[:h*w*c] {
+		if v != 0 {
+			nonZero++
+		}
+	}
+	if nonZero*4 > h*w*c {
+		return false
+	}
+	nz := s.nz[:0]
+	pad := s.pad[:pw*ph*c]
+	for py := 0; py < ph; py++ {
+		for px := 0; px < pw; px++ {
+			for ch := 0; ch < c; ch++ {
+				if q := pad[(py*pw+px)*c+ch]; q != 0 {
+					nz = append(nz, motionNZ{int32(py), int32(px), int32(ch), q})
+				}
+			}
+		}
+	}
+	s.nz = nz
+	if cap(s.acc) < h*w*c {
+		s.acc = make([]float64, h*w*c)
+	}
+	acc := s.acc[:h*w*c]
+	clear(acc)
+	for i, wi := range wts {
+		oy, ox := s.dy[i]-minY, s.dx[i]-minX // pad position of tap i of output (0, 0)
+		for _, e := range nz {
+			y, x := int(e.py)-oy, int(e.px)-ox
+			if uint(y) < uint(h) && uint(x) < uint(w) {
+				acc[(y*w+x)*c+int(e.ch)] += float64(wi * e.q)
+			}
+		}
+	}
+	for i, v := range acc {
+		dst[i] = quantumTo8(v)
+	}
+	return true
 }
 
 // motionRow3 computes one RGB output row of imMotionBlur from the padded plane
