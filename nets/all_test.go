@@ -30,19 +30,19 @@ func allWidth(st Style) float64 {
 	return 0.25
 }
 
-// stepResult is what a forward/backward pass produced.
-type stepResult struct {
+// allStepResult is what a forward/backward pass produced.
+type allStepResult struct {
 	logits, features []int64 // shapes
 	loss             float64
 	noGrad, zeroGrad []string // trainable parameters without / with an all-zero gradient
 	nonFinite        []string // parameters with a non-finite gradient
 }
 
-// trainStep runs one training-mode forward and backward pass of n on a random
+// allTrainStep runs one training-mode forward and backward pass of n on a random
 // (batch, C, size, size) input with random targets.
-func trainStep(t *testing.T, n *Net, size, batch int64) stepResult {
+func allTrainStep(t *testing.T, n *Net, size, batch int64) allStepResult {
 	t.Helper()
-	var r stepResult
+	var r allStepResult
 	n.Store.SetTraining(true)
 	if err := n.Store.ZeroGrad(); err != nil {
 		t.Fatal(err)
@@ -96,10 +96,10 @@ func trainStep(t *testing.T, n *Net, size, batch int64) stepResult {
 	return r
 }
 
-// randomizeZeroParams gives the parameters that are initialised to all zeros
+// allRandomizeZeroParams gives the parameters that are initialised to all zeros
 // (zero-initialised heads, class tokens, biases) small random values, so that every
 // parameter receives a non-zero gradient.
-func randomizeZeroParams(t *testing.T, n *Net) {
+func allRandomizeZeroParams(t *testing.T, n *Net) {
 	t.Helper()
 	for _, v := range n.Store.Trainable() {
 		nz, err := v.T.CountNonzero().Item()
@@ -114,9 +114,9 @@ func randomizeZeroParams(t *testing.T, n *Net) {
 	}
 }
 
-// classifierWeight returns the last 2-D-or-more parameter with `classes` rows: the
+// allClassifierWeight returns the last 2-D-or-more parameter with `classes` rows: the
 // final classifier layer's weight, and its bias if the next entry is one.
-func classifierWeight(n *Net) (w, b *torch.Var) {
+func allClassifierWeight(n *Net) (w, b *torch.Var) {
 	vars := n.Store.Vars()
 	for i := len(vars) - 1; i >= 0; i-- {
 		v := vars[i]
@@ -137,13 +137,13 @@ func TestAllArchitecturesForwardBackward(t *testing.T) {
 		spec, _ := Lookup(name)
 		for _, st := range spec.Styles {
 			t.Run(name+"/"+string(st), func(t *testing.T) {
-				checkArchitecture(t, spec, st)
+				allCheckArchitecture(t, spec, st)
 			})
 		}
 	}
 }
 
-func checkArchitecture(t *testing.T, spec *Spec, st Style) {
+func allCheckArchitecture(t *testing.T, spec *Spec, st Style) {
 	size := spec.MinInput(st)
 	cfg := Config{Style: st, Width: allWidth(st), Classes: allClasses}
 	torch.ManualSeed(1)
@@ -162,7 +162,7 @@ func checkArchitecture(t *testing.T, spec *Spec, st Style) {
 	if macs > allBudgetMACs {
 		t.Skipf("%.2f GMACs per image at width %g and size %d: over the test budget", float64(macs)/1e9, cfg.Width, size)
 	}
-	r := trainStep(t, n, size, allBatch)
+	r := allTrainStep(t, n, size, allBatch)
 	if len(r.logits) != 2 || r.logits[0] != allBatch || r.logits[1] != allClasses {
 		t.Errorf("logits shape %v, want [%d %d]", r.logits, allBatch, allClasses)
 	}
@@ -184,14 +184,14 @@ func checkArchitecture(t *testing.T, spec *Spec, st Style) {
 	if len(missing) > 0 {
 		t.Errorf("%d trainable parameters got no gradient: %v", len(missing), missing[:min(len(missing), 5)])
 	}
-	checkFeaturesFeedClassifier(t, n, size)
+	allCheckFeatures(t, n, size)
 }
 
-// checkFeaturesFeedClassifier checks in evaluation mode that the features have the
+// allCheckFeatures checks in evaluation mode that the features have the
 // classifier's input size and, for a linear classifier, that they give the logits.
-func checkFeaturesFeedClassifier(t *testing.T, n *Net, size int64) {
+func allCheckFeatures(t *testing.T, n *Net, size int64) {
 	t.Helper()
-	w, b := classifierWeight(n)
+	w, b := allClassifierWeight(n)
 	if w == nil {
 		t.Errorf("no classifier weight with %d rows found", n.Config.Classes)
 		return
@@ -236,7 +236,7 @@ func checkFeaturesFeedClassifier(t *testing.T, n *Net, size int64) {
 
 func TestMACsResNet18(t *testing.T) {
 	// torchvision publishes 1.81 GFLOPS (multiply-accumulates) for resnet18 at 224.
-	checkMACs(t, "resnet18", ImageNet, 224, 1.814e9, 0.02)
+	allCheckMACs(t, "resnet18", ImageNet, 224, 1.814e9, 0.02)
 }
 
 func TestMACsTransformersAndConvNeXt(t *testing.T) {
@@ -244,11 +244,11 @@ func TestMACsTransformersAndConvNeXt(t *testing.T) {
 		t.Skip("full-size forward passes")
 	}
 	// torchvision's published GFLOPS: convnext_tiny 4.46, vit_b_16 17.56.
-	checkMACs(t, "convnext_tiny", ImageNet, 224, 4.456e9, 0.02)
-	checkMACs(t, "vit_b_16", ImageNet, 224, 17.564e9, 0.02)
+	allCheckMACs(t, "convnext_tiny", ImageNet, 224, 4.456e9, 0.02)
+	allCheckMACs(t, "vit_b_16", ImageNet, 224, 17.564e9, 0.02)
 }
 
-func checkMACs(t *testing.T, name string, st Style, size int64, want, tol float64) {
+func allCheckMACs(t *testing.T, name string, st Style, size int64, want, tol float64) {
 	t.Helper()
 	if _, err := Lookup(name); err != nil {
 		t.Skipf("%s not registered yet", name)

@@ -35,7 +35,7 @@ import (
 // ImageNet style: Mixer-B/16 (p 16, D 768, L 12, Dt 384, Dc 3072, 224×224 inputs:
 // 59,880,472 parameters with 1000 classes, 59,119,162 with 10). CIFAR style: a
 // small configuration for 32×32 inputs, p 4 (S = 64), D 256, L 8, Dt 128, Dc 1024
-// (4,362,378 parameters with 10 classes). The width multiplier scales D (and so Dt
+// (4,360,970 parameters with 10 classes). The width multiplier scales D (and so Dt
 // and Dc). The token MLP fixes the number of tokens, so the model accepts only the
 // input size it was built for (224 or 32; see FixedInputSize).
 //

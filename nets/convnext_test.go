@@ -1,0 +1,115 @@
+package nets
+
+import (
+	"math"
+	"testing"
+
+	"github.com/divres/divres/torch"
+)
+
+func TestConvNeXtForwardBackward(t *testing.T) {
+	// Smallest supported and default sizes of both styles.
+	ncTrain(t, "convnext_tiny", Config{Style: CIFAR, Width: 0.125}, 16)
+	ncTrain(t, "convnext_tiny", Config{Style: CIFAR, Width: 0.125}, 32)
+	ncTrain(t, "convnext_tiny", Config{Style: CIFAR, Width: 0.0625, InChannels: 1, Classes: 100}, 28)
+	ncTrain(t, "convnext_tiny", Config{Style: ImageNet, Width: 0.0625}, 32)
+	ncTrain(t, "convnext_tiny", Config{Style: ImageNet, Width: 0.0625}, 224)
+}
+
+func TestConvNeXtParameterCounts(t *testing.T) {
+	// Counted with /usr/bin/python3 and torchvision 0.14.1: convnext_tiny(num_classes=10)
+	// with features[0][0] replaced by Conv2d(3, 96, 2, stride 2) has 27,824,362
+	// parameters, with Conv2d(1, 96, 2, stride 2) 27,823,594. (The ImageNet style is
+	// checked against ../shared/nets by reference_test.go.)
+	for _, c := range []struct {
+		cfg  Config
+		want int64
+	}{
+		{Config{Style: CIFAR}, 27_824_362},
+		{Config{Style: CIFAR, InChannels: 1}, 27_823_594},
+	} {
+		if got := ncCount(t, "convnext_tiny", c.cfg); got != c.want {
+			t.Errorf("convnext_tiny %+v: %d parameters, want %d", c.cfg, got, c.want)
+		}
+	}
+}
+
+func TestConvNeXtParity(t *testing.T) {
+	ncParity(t, "convnext_tiny", ImageNet, 0.0625, "convnext/convnext_tiny_imagenet_w0.0625")
+	ncParity(t, "convnext_tiny", CIFAR, 0.03125, "convnext/convnext_tiny_cifar_w0.03125")
+}
+
+func TestConvNeXtStochasticDepth(t *testing.T) {
+	// Block probabilities rise linearly from 0 to 0.1 over the 18 blocks.
+	n, err := NewUninitialized("convnext_tiny", Config{Style: CIFAR, Width: 0.0625}, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	var ps []float64
+	for _, stage := range n.Model.(*ConvNeXt).features {
+		for _, m := range stage.(Seq) {
+			if blk, ok := m.(*cnBlock); ok {
+				ps = append(ps, blk.drop.P)
+			}
+		}
+	}
+	if len(ps) != 18 || ps[0] != 0 || math.Abs(ps[17]-0.1) > 1e-12 || math.Abs(ps[9]-0.1*9/17) > 1e-12 {
+		t.Errorf("stochastic depth probabilities %v", ps)
+	}
+
+	// Row mode: whole samples are zeroed with probability p, the others scaled by
+	// 1/(1−p); identity in evaluation mode.
+	torch.ManualSeed(11)
+	sd := NewStochasticDepth(Builder{Path: n.Store.Root()}, 0.25)
+	err = torch.Do(func(s *torch.Scope) error {
+		x := torch.Ones(s, []int64{4000, 2, 3, 3})
+		y := sd.Forward(x)
+		per, _ := y.MeanDims([]int64{1, 2, 3}, false).Float32s()
+		zeros := 0
+		for _, v := range per {
+			switch {
+			case v == 0:
+				zeros++
+			case math.Abs(float64(v)-1/0.75) > 1e-6:
+				t.Fatalf("kept sample scaled to %v, want %v", v, 1/0.75)
+			}
+		}
+		if f := float64(zeros) / 4000; math.Abs(f-0.25) > 0.03 {
+			t.Errorf("dropped fraction %.3f, want ≈ 0.25", f)
+		}
+		n.Store.SetTraining(false)
+		defer n.Store.SetTraining(true)
+		if eq, err := sd.Forward(x).Equal(x); err != nil || !eq {
+			t.Errorf("stochastic depth changes its input in evaluation mode (%v)", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLayerNorm2d(t *testing.T) {
+	// Each position is normalised over the channels: mean 0 and variance 1 (biased)
+	// with unit weight and zero bias.
+	st := torch.NewStore()
+	defer st.Close()
+	ln := NewLayerNorm2d(Builder{Path: st.Root()}, 5, 1e-6)
+	err := torch.Do(func(s *torch.Scope) error {
+		x := torch.Randn(s, []int64{2, 5, 3, 4}).MulScalar(3).AddScalar(2)
+		y := ln.Forward(x)
+		m, _ := y.MeanDims([]int64{1}, false).Abs().Max().Item()
+		v, _ := y.Var([]int64{1}, false, false).SubScalar(1).Abs().Max().Item()
+		if m > 1e-5 || v > 1e-4 {
+			t.Errorf("per-position mean %g, variance − 1 %g", m, v)
+		}
+		if sh := y.Shape(); !ncEqualShapes(sh, []int64{2, 5, 3, 4}) {
+			t.Errorf("shape %v", sh)
+		}
+		return nil
+	}, torch.NoGrad())
+	if err != nil {
+		t.Fatal(err)
+	}
+}

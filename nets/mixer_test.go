@@ -1,0 +1,105 @@
+package nets
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/divres/divres/torch"
+)
+
+// mixerFormula is the MLP-Mixer parameter count written out term by term, from the
+// layer list (stem conv with bias; per block two LayerNorms and two two-layer MLPs
+// with biases; final LayerNorm; head), independently of the Go model.
+func mixerFormula(in, image, patch, d, depth, classes int64) int64 {
+	s := (image / patch) * (image / patch)
+	dt, dc := d/2, 4*d
+	stem := in*patch*patch*d + d
+	norms := 2 * (2 * d)
+	tokenMLP := (s*dt + dt) + (dt*s + s)
+	channelMLP := (d*dc + dc) + (dc*d + d)
+	return stem + depth*(norms+tokenMLP+channelMLP) + 2*d + d*classes + classes
+}
+
+func TestMixerParameterCounts(t *testing.T) {
+	// Mixer-B/16 with 1000 classes has 59,880,472 parameters (the published 59.88 M).
+	if got := mixerFormula(3, 224, 16, 768, 12, 1000); got != 59_880_472 {
+		t.Fatalf("formula gives %d for Mixer-B/16, want 59,880,472", got)
+	}
+	for _, c := range []struct {
+		cfg  Config
+		want int64
+	}{
+		{Config{Style: ImageNet, Classes: 1000}, mixerFormula(3, 224, 16, 768, 12, 1000)},
+		{Config{Style: ImageNet}, 59_119_162},
+		{Config{Style: CIFAR}, mixerFormula(3, 32, 4, 256, 8, 10)},
+		{Config{Style: CIFAR, Width: 0.5, InChannels: 1, Classes: 100}, mixerFormula(1, 32, 4, 128, 8, 100)},
+	} {
+		if got := ncCount(t, "mlp_mixer", c.cfg); got != c.want {
+			t.Errorf("mlp_mixer %+v: %d parameters, formula %d", c.cfg, got, c.want)
+		}
+	}
+	if got := mixerFormula(3, 32, 4, 256, 8, 10); got != 4_360_970 {
+		t.Errorf("CIFAR mixer: formula %d, documented 4,360,970", got)
+	}
+}
+
+func TestMixerStateDictNames(t *testing.T) {
+	n, err := NewUninitialized("mlp_mixer", Config{Style: CIFAR, Width: 0.125}, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	want := []string{
+		"stem.proj.weight [32 3 4 4]", "stem.proj.bias [32]",
+		"blocks.0.norm1.weight [32]", "blocks.0.norm1.bias [32]",
+		"blocks.0.mlp_tokens.fc1.weight [16 64]", "blocks.0.mlp_tokens.fc1.bias [16]",
+		"blocks.0.mlp_tokens.fc2.weight [64 16]", "blocks.0.mlp_tokens.fc2.bias [64]",
+		"blocks.0.norm2.weight [32]", "blocks.0.norm2.bias [32]",
+		"blocks.0.mlp_channels.fc1.weight [128 32]", "blocks.0.mlp_channels.fc1.bias [128]",
+		"blocks.0.mlp_channels.fc2.weight [32 128]", "blocks.0.mlp_channels.fc2.bias [32]",
+	}
+	vars := n.Store.Vars()
+	for i, w := range want {
+		got := fmt.Sprint(vars[i].Name, " ", vars[i].T.Shape())
+		if got != w {
+			t.Errorf("entry %d: %s, want %s", i, got, w)
+		}
+	}
+	last := vars[len(vars)-4:]
+	for i, name := range []string{"norm.weight", "norm.bias", "head.weight", "head.bias"} {
+		if last[i].Name != name {
+			t.Errorf("entry %d from the end: %s, want %s", 4-i, last[i].Name, name)
+		}
+	}
+	if len(vars) != 2+8*12+4 {
+		t.Errorf("%d entries, want %d", len(vars), 2+8*12+4)
+	}
+}
+
+func TestMixerForwardBackward(t *testing.T) {
+	ncTrain(t, "mlp_mixer", Config{Style: CIFAR, Width: 0.25}, 32)
+	ncTrain(t, "mlp_mixer", Config{Style: CIFAR, Width: 0.125, InChannels: 1, Classes: 100}, 32)
+	ncTrain(t, "mlp_mixer", Config{Style: ImageNet, Width: 0.0625}, 224)
+}
+
+func TestMixerRejectsOtherSizes(t *testing.T) {
+	n, err := New("mlp_mixer", Config{Style: CIFAR, Width: 0.125}, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if fs, ok := n.Model.(FixedSizer); !ok || fs.FixedInputSize() != 32 {
+		t.Fatalf("mlp_mixer/cifar should report a fixed input size of 32")
+	}
+	err = torch.Do(func(s *torch.Scope) error {
+		logits, _ := n.Forward(torch.Zeros(s, []int64{1, 3, 28, 28}))
+		return logits.Err()
+	}, torch.NoGrad())
+	if err == nil {
+		t.Error("a 28×28 input was accepted by a mixer built for 32×32")
+	}
+}
+
+func TestMixerParity(t *testing.T) {
+	ncParity(t, "mlp_mixer", CIFAR, 0.125, "mixer/mlp_mixer_cifar_w0.125")
+}
