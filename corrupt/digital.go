@@ -12,28 +12,35 @@ func init() {
 
 // brightness adds c to the HSV value channel (clipped to [0, 1]) and converts back.
 func brightness(src Image, sev int, _ RNG, opt *Options) Image {
-	c := brightnessShift.get(paramsOf(opt), sev)
-	return mapHSV(src, func(h, s, v float64) (float64, float64, float64) {
-		return h, s, clip01(v + c)
-	})
+	return mapHSV(src, hsvBrightness, brightnessShift.get(paramsOf(opt), sev), 0)
 }
 
 // saturate sets S = clip(S·a + b, 0, 1): severities 1–2 reduce saturation, 3–5
 // increase it, and b > 0 tints grey pixels (hue 0) red.
 func saturate(src Image, sev int, _ RNG, opt *Options) Image {
 	ab := saturateParams.get(paramsOf(opt), sev)
-	return mapHSV(src, func(h, s, v float64) (float64, float64, float64) {
-		return h, clip01(float64(s*ab[0]) + ab[1]), v
-	})
+	return mapHSV(src, hsvSaturate, ab[0], ab[1])
 }
 
-// mapHSV converts every pixel of the RGB image to HSV, applies f, converts back and
-// stores clip(rgb, 0, 1)·255 truncated. Only the 3-channel layout is supported.
-func mapHSV(src Image, f func(h, s, v float64) (float64, float64, float64)) Image {
+// The HSV edits of mapHSV.
+const (
+	hsvBrightness = iota // V = clip(V + p1)
+	hsvSaturate          // S = clip(S·p1 + p2)
+)
+
+// mapHSV converts every pixel of the RGB image to HSV, applies the edit, converts
+// back and stores clip(rgb, 0, 1)·255 truncated. Only the 3-channel layout is
+// supported.
+func mapHSV(src Image, edit int, p1, p2 float64) Image {
 	out := NewImage(src.H, src.W, src.C)
 	for i := 0; i+2 < len(src.Pix); i += 3 {
 		h, s, v := rgbToHSV(inv255[src.Pix[i]], inv255[src.Pix[i+1]], inv255[src.Pix[i+2]])
-		r, g, b := hsvToRGB(f(h, s, v))
+		if edit == hsvBrightness {
+			v = clip01(v + p1)
+		} else {
+			s = clip01(float64(s*p1) + p2)
+		}
+		r, g, b := hsvToRGB(h, s, v)
 		out.Pix[i] = unit8(r)
 		out.Pix[i+1] = unit8(g)
 		out.Pix[i+2] = unit8(b)

@@ -24,9 +24,11 @@
 // Corruptions draw from an RNG with numpy's legacy RandomState semantics. Run offers
 // two modes:
 //
-//   - default: every image gets its own StreamRNG (xoshiro256**, ziggurat normals),
-//     keyed by (seed, corruption index, severity, image index). Results do not depend
-//     on the number of workers, on batching, or on which other images are processed.
+//   - default: every image gets its own StreamRNG (xoshiro256**, ziggurat normals,
+//     Poisson variates of shot noise by CDF inversion), keyed by (seed, corruption
+//     index, severity, image index). Results do not depend on the number of workers,
+//     on batching, or on which other images are processed. The distributions are
+//     those of the original; the numbers are not.
 //   - numpy: NumpyRNG (MT19937 and numpy's legacy samplers) reseeded with
 //     seed + 1000·ci + severity before each (corruption, severity) batch, ci being the
 //     corruption's index in Names, and the images drawn in order — the rule that made

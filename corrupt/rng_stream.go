@@ -16,7 +16,9 @@ import (
 // standard normal from the 256-layer ziggurat of Marsaglia & Tsang (one 64-bit word
 // per sample in ~99% of cases, no logarithm); IntN is uniform on [lo, hi) by
 // Lemire's multiply-and-reject method (unbiased); Poisson uses numpy's legacy
-// algorithms (multiplication method below λ = 10, PTRS above) on these doubles.
+// algorithms (multiplication method below λ = 10, PTRS above) on these doubles, but
+// shot_noise, which needs 3072 variates per image at a few fixed rates, inverts
+// tabulated Poisson CDFs with one Float64 per variate instead (poisson_table.go).
 type StreamRNG struct {
 	s        [4]uint64
 	hasGauss bool

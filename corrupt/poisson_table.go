@@ -1,0 +1,105 @@
+package corrupt
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// Fast Poisson variates for shot noise in the default random mode: inversion of the
+// Poisson CDF, tabulated once per rate. Shot noise's rates are x·c for the 256 pixel
+// values x and a handful of photon counts c, so the tables are few and reused by
+// every image. The numpy mode keeps numpy's own algorithms (exact reproduction).
+
+// poissonTable holds the CDF of Poisson(λ) for k = 0..len(cdf)−1 (the last entry is
+// forced to 1, cutting a tail of probability below 1e-30) and a guide table: guide[j]
+// is the smallest k with cdf[k] > j/len(guide).
+type poissonTable struct {
+	cdf   []float64
+	guide []int32
+}
+
+func newPoissonTable(lam float64) *poissonTable {
+	if lam <= 0 {
+		return &poissonTable{cdf: []float64{1}, guide: []int32{0}}
+	}
+	kmax := int(lam + 12*math.Sqrt(lam) + 20)
+	cdf := make([]float64, kmax+1)
+	loglam := math.Log(lam)
+	s := 0.0
+	for k := range cdf {
+		lg, _ := math.Lgamma(float64(k + 1))
+		s += math.Exp(-lam + float64(k)*loglam - lg)
+		cdf[k] = s
+	}
+	cdf[kmax] = 1
+	g := make([]int32, len(cdf))
+	k := 0
+	for j := range g {
+		t := float64(j) / float64(len(g))
+		for cdf[k] <= t {
+			k++
+		}
+		g[j] = int32(k)
+	}
+	return &poissonTable{cdf: cdf, guide: g}
+}
+
+// sample returns the smallest k with u < cdf[k], for u uniform in [0, 1).
+func (t *poissonTable) sample(u float64) int64 {
+	k := int(t.guide[int(u*float64(len(t.guide)))])
+	for t.cdf[k] <= u {
+		k++
+	}
+	return int64(k)
+}
+
+// shotTables are the 256 tables of one photon count, built on first use.
+type shotTables [256]atomic.Pointer[poissonTable]
+
+var (
+	shotTablesMu sync.Mutex
+	shotTableSet = map[float64]*shotTables{}
+)
+
+// shotTablesFor returns the table set of photon count c.
+func shotTablesFor(c float64) *shotTables {
+	shotTablesMu.Lock()
+	defer shotTablesMu.Unlock()
+	t, ok := shotTableSet[c]
+	if !ok {
+		if len(shotTableSet) >= 64 {
+			clear(shotTableSet)
+		}
+		t = &shotTables{}
+		shotTableSet[c] = t
+	}
+	return t
+}
+
+// get returns the table of pixel value p (rate p/255·c).
+func (s *shotTables) get(p uint8, c float64) *poissonTable {
+	if t := s[p].Load(); t != nil {
+		return t
+	}
+	t := newPoissonTable(inv255[p] * c)
+	s[p].Store(t)
+	return t
+}
+
+// shotNoiseStream is shot noise for the default mode: one uniform per element,
+// Poisson by CDF inversion.
+func shotNoiseStream(src Image, c float64, rng *StreamRNG) Image {
+	tabs := shotTablesFor(c)
+	var local [256]*poissonTable
+	out := NewImage(src.H, src.W, src.C)
+	for i, p := range src.Pix {
+		t := local[p]
+		if t == nil {
+			t = tabs.get(p, c)
+			local[p] = t
+		}
+		out.Pix[i] = unit8(float64(t.sample(rng.Float64())) / c)
+	}
+	return out
+}
