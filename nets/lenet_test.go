@@ -1,0 +1,14 @@
+package nets
+
+import "testing"
+
+func TestLeNetSteps(t *testing.T) { naCheckSteps(t, []string{"lenet"}, nil) }
+
+// TestLeNetReference compares with kuangliu's LeNet (../shared/nets): 62,006
+// parameters for 3 input channels, 61,706 for one, the same names and shapes.
+func TestLeNetReference(t *testing.T) { naCheckKuangliu(t, "lenet", "LeNet") }
+
+// TestLeNetParity compares the outputs with kuangliu's LeNet at full width.
+func TestLeNetParity(t *testing.T) {
+	naCheckParity(t, "lenet", "lenet_cifar", "lenet", Config{Style: CIFAR})
+}

@@ -1,0 +1,326 @@
+package nets
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/divres/divres/torch"
+)
+
+// Shared helpers of the tests of the resnet, vgg, densenet, lenet and preact_resnet
+// families: a training step at the smallest and the default input size, parameter
+// counts against numbers measured with PyTorch, and output parity with PyTorch.
+
+// naWidth is the width of the forward/backward tests: small enough for 224×224
+// ImageNet-style passes on a laptop CPU.
+func naWidth(st Style) float64 {
+	if st == ImageNet {
+		return 0.125
+	}
+	return 0.25
+}
+
+// naCheckSteps builds every (name, style) pair at a small width and runs a
+// training forward/backward pass with batch 2 at the smallest supported and at the
+// default input size: the logits must be (2, classes), the features (2, F) with F the
+// classifier's input size, the loss finite, and every trainable parameter must get a
+// finite, non-zero gradient, except those matched by exempt (whose gradient is zero
+// in exact arithmetic, e.g. a conv bias followed by BatchNorm).
+func naCheckSteps(t *testing.T, names []string, exempt func(name string) bool) {
+	for _, name := range names {
+		head := naHeadInputs(t, name)
+		spec, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range spec.Styles {
+			sizes := []int64{spec.MinInput(st)}
+			if st.DefaultSize() != sizes[0] {
+				sizes = append(sizes, st.DefaultSize())
+			}
+			for _, size := range sizes {
+				size, st := size, st
+				t.Run(name+"/"+string(st)+"/"+naItoa(size), func(t *testing.T) {
+					torch.ManualSeed(3)
+					n, err := New(name, Config{Style: st, Width: naWidth(st), Classes: 10}, torch.CPU)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer n.Close()
+					r := naStep(t, n, size)
+					if len(r.logits) != 2 || r.logits[0] != 2 || r.logits[1] != 10 {
+						t.Errorf("logits %v, want [2 10]", r.logits)
+					}
+					if len(r.features) != 2 || r.features[0] != 2 || r.features[1] != head[name+"/"+string(st)] {
+						t.Errorf("features %v, want [2 %d]", r.features, head[name+"/"+string(st)])
+					}
+					if r.loss != r.loss || r.loss <= 0 || r.loss > 1e3 {
+						t.Errorf("loss %v", r.loss)
+					}
+					var zero []string
+					for _, p := range r.zeroGrad {
+						if exempt == nil || !exempt(p) {
+							zero = append(zero, p)
+						}
+					}
+					if len(r.noGrad)+len(r.nonFinite)+len(zero) > 0 {
+						t.Errorf("gradients: none for %v, non-finite for %v, zero for %v", r.noGrad, r.nonFinite, zero)
+					}
+				})
+			}
+		}
+	}
+}
+
+func naItoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// naHeadInputs returns, per registered name, the input size of the final classifier
+// layer at the test width: the second dimension of the last 2-D parameter.
+func naHeadInputs(t *testing.T, name string) map[string]int64 {
+	out := map[string]int64{}
+	spec, _ := Lookup(name)
+	for _, st := range spec.Styles {
+		n, err := NewUninitialized(name, Config{Style: st, Width: naWidth(st), Classes: 10}, torch.CPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars := n.Store.Vars()
+		for i := len(vars) - 1; i >= 0; i-- {
+			if sh := vars[i].T.Shape(); len(sh) == 2 && sh[0] == 10 {
+				out[name+"/"+string(st)] = sh[1]
+				break
+			}
+		}
+		n.Close()
+	}
+	return out
+}
+
+// naStepResult is what a training step produced.
+type naStepResult struct {
+	logits, features            []int64
+	loss                        float64
+	noGrad, nonFinite, zeroGrad []string
+}
+
+// naStep runs one training-mode forward and backward pass of n on a random batch of
+// two size×size images with random targets.
+func naStep(t *testing.T, n *Net, size int64) naStepResult {
+	t.Helper()
+	var r naStepResult
+	n.Store.SetTraining(true)
+	err := torch.Do(func(s *torch.Scope) error {
+		x := torch.Randn(s, []int64{2, n.Config.InChannels, size, size})
+		y := torch.FromSlice(s, []int64{3, 8}, nil)
+		logits, feats := n.Forward(x)
+		loss := torch.CrossEntropy(logits, y, 0)
+		if err := feats.Err(); err != nil {
+			return err
+		}
+		r.logits, r.features = logits.Shape(), feats.Shape()
+		var err error
+		if r.loss, err = loss.Item(); err != nil {
+			return err
+		}
+		if err := loss.Backward(); err != nil {
+			return err
+		}
+		for _, v := range n.Store.Trainable() {
+			g := v.T.In(s).Grad()
+			if g == nil {
+				r.noGrad = append(r.noGrad, v.Name)
+				continue
+			}
+			finite, err := g.IsFinite().All().Item()
+			if err != nil {
+				return err
+			}
+			nonzero, err := g.CountNonzero().Item()
+			if err != nil {
+				return err
+			}
+			if finite == 0 {
+				r.nonFinite = append(r.nonFinite, v.Name)
+			} else if nonzero == 0 {
+				r.zeroGrad = append(r.zeroGrad, v.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%s/%s at %d: %v", n.Spec.Name, n.Config.Style, size, err)
+	}
+	return r
+}
+
+// naCount is a parameter count measured with PyTorch.
+type naCount struct {
+	name   string
+	style  Style
+	in     int64 // input channels
+	params int64
+}
+
+func naCheckCounts(t *testing.T, counts []naCount) {
+	for _, c := range counts {
+		n, err := NewUninitialized(c.name, Config{Style: c.style, InChannels: c.in, Classes: 10}, torch.CPU)
+		if err != nil {
+			t.Errorf("%s/%s: %v", c.name, c.style, err)
+			continue
+		}
+		if got := n.Store.NumParams(); got != c.params {
+			t.Errorf("%s/%s (%d input channels): %d parameters, PyTorch %d", c.name, c.style, c.in, got, c.params)
+		}
+		n.Close()
+	}
+}
+
+// naCheckKuangliu compares our state_dict with a kuangliu-style entry of
+// ../shared/nets/cifar_kuangliu_arch.json (names, shapes, order, parameter counts).
+func naCheckKuangliu(t *testing.T, name, key string) {
+	refs := loadRefs(t, "cifar_kuangliu_arch.json")
+	var ref struct {
+		In3 struct {
+			TotalParams int64 `json:"total_params"`
+		} `json:"in3_32"`
+		In1 struct {
+			TotalParams int64 `json:"total_params"`
+		} `json:"in1_28"`
+		Rows [][]any `json:"state_dict_in3"`
+	}
+	if err := json.Unmarshal(refs[key], &ref); err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	for _, in := range []int64{3, 1} {
+		n, err := NewUninitialized(name, Config{Style: CIFAR, InChannels: in, Classes: 10}, torch.CPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ref.In3.TotalParams
+		if in == 1 {
+			want = ref.In1.TotalParams
+		} else if d := compareRows(ourRows(n), refRows(t, ref.Rows)); len(d) > 0 {
+			t.Errorf("%s: state_dict differs from %s:\n  %s", name, key, strings.Join(d, "\n  "))
+		}
+		if got := n.Store.NumParams(); got != want || want == 0 {
+			t.Errorf("%s with %d input channels: %d parameters, reference %d", name, in, got, want)
+		}
+		n.Close()
+	}
+}
+
+// naCheckParity loads weights written by testdata/nets_a_gen.py into arch and
+// compares its logits and features in evaluation mode with PyTorch's and, where the
+// file has them, the training-mode logits and the updated BatchNorm buffers.
+func naCheckParity(t *testing.T, family, file, arch string, cfg Config) {
+	dir := filepath.Join("testdata", family)
+	n, err := NewUninitialized(arch, cfg, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if _, err := n.Store.Load(filepath.Join(dir, file+".safetensors"), true); err != nil {
+		t.Fatal(err)
+	}
+	err = torch.Do(func(s *torch.Scope) error {
+		io, _, err := torch.LoadSafetensors(filepath.Join(dir, file+"_io.safetensors"), s, torch.CPU)
+		if err != nil {
+			return err
+		}
+		// Absolute differences below 1e-4 for values of order 1; relative to the
+		// largest reference value beyond.
+		maxDiff := func(what string, got, want *torch.Tensor) {
+			t.Helper()
+			if !naEqualShape(got.Shape(), want.Shape()) {
+				t.Errorf("%s: shape %v, PyTorch %v", what, got.Shape(), want.Shape())
+				return
+			}
+			g, w := got.ToDType(torch.Float64), want.ToDType(torch.Float64)
+			d, err := g.Sub(w).Abs().Max().Item()
+			if err != nil {
+				t.Errorf("%s: %v", what, err)
+				return
+			}
+			scale, err := w.Abs().Max().Item()
+			if err != nil {
+				t.Errorf("%s: %v", what, err)
+				return
+			}
+			if d >= 1e-4*max(1, scale) {
+				t.Errorf("%s: max |Go − PyTorch| = %g (values up to %g)", what, d, scale)
+				return
+			}
+			t.Logf("%s: max |Go − PyTorch| = %.2g (values up to %.3g)", what, d, scale)
+		}
+		n.Store.SetTraining(false)
+		logits, feats := n.Forward(io["input"])
+		maxDiff("eval logits", logits, io["logits"])
+		maxDiff("eval features", feats, io["features"])
+		if want, ok := io["train_logits"]; ok {
+			n.Store.SetTraining(true)
+			logits, _ := n.Forward(io["input"])
+			maxDiff("train logits", logits, want)
+			for k, want := range io {
+				if name, ok := strings.CutPrefix(k, "after_train:"); ok {
+					v := n.Store.Get(name)
+					if v == nil {
+						t.Errorf("no %s", name)
+						continue
+					}
+					if strings.HasSuffix(name, "num_batches_tracked") {
+						continue // TestNetsABatchNormCounter
+					}
+					maxDiff(name+" after a training step", v.T, want)
+				}
+			}
+		}
+		return nil
+	}, torch.NoGrad())
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func naEqualShape(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestNetsABatchNormCounter checks that a training-mode forward pass increments
+// num_batches_tracked, as PyTorch does (the parity files hold PyTorch's value after
+// one step: 7 → 8).
+func TestNetsABatchNormCounter(t *testing.T) {
+	n, err := NewUninitialized("resnet18", Config{Width: 0.0625}, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if _, err := n.Store.Load(filepath.Join("testdata", "resnet", "resnet18_cifar_w0.0625.safetensors"), true); err != nil {
+		t.Fatal(err)
+	}
+	err = torch.Do(func(s *torch.Scope) error {
+		n.Forward(torch.Randn(s, []int64{2, 3, 32, 32}))
+		return nil
+	}, torch.NoGrad())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := n.Store.Get("bn1.num_batches_tracked").T.ItemInt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 8 {
+		t.Errorf("num_batches_tracked = %d after one training step from 7, want 8 "+
+			"(BatchNorm2d.Forward: AddScalar_(1) on the int64 counter fails in libtorch)", got)
+	}
+}
