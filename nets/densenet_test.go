@@ -25,3 +25,17 @@ func TestDenseNetCounts(t *testing.T) {
 func TestDenseNetParity(t *testing.T) {
 	naCheckParity(t, "densenet", "densenet121_cifar_w0.0625", "densenet121", Config{Style: CIFAR, Width: 0.0625})
 }
+
+// TestDenseNetInit checks torchvision's initialisation: Kaiming-normal fan_in convs,
+// the default Linear weight with zero bias.
+func TestDenseNetInit(t *testing.T) {
+	naCheckInit(t, "densenet121", Config{Style: CIFAR, Width: 0.5}, map[string]naInit{
+		"features.conv0.weight":                         naKaimingFanIn,
+		"features.denseblock2.denselayer3.conv1.weight": naKaimingFanIn,
+		"features.denseblock3.denselayer5.conv2.weight": naKaimingFanIn,
+		"features.transition2.conv.weight":              naKaimingFanIn,
+		"features.norm5.weight":                         naOne,
+		"classifier.weight":                             naDefault,
+		"classifier.bias":                               naZero,
+	})
+}

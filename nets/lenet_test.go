@@ -12,3 +12,10 @@ func TestLeNetReference(t *testing.T) { naCheckKuangliu(t, "lenet", "LeNet") }
 func TestLeNetParity(t *testing.T) {
 	naCheckParity(t, "lenet", "lenet_cifar", "lenet", Config{Style: CIFAR})
 }
+
+// TestLeNetInit checks PyTorch's default initialisation (kuangliu sets none).
+func TestLeNetInit(t *testing.T) {
+	naCheckInit(t, "lenet", Config{}, map[string]naInit{
+		"conv2.weight": naDefault, "conv2.bias": naDefault, "fc1.weight": naDefault, "fc2.weight": naDefault,
+	})
+}

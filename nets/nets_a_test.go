@@ -2,6 +2,7 @@ package nets
 
 import (
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -322,5 +323,84 @@ func TestNetsABatchNormCounter(t *testing.T) {
 	if got != 8 {
 		t.Errorf("num_batches_tracked = %d after one training step from 7, want 8 "+
 			"(BatchNorm2d.Forward: AddScalar_(1) on the int64 counter fails in libtorch)", got)
+	}
+}
+
+// naInit names an initialisation scheme whose statistics a test can check.
+type naInit int
+
+const (
+	naKaimingFanOut naInit = iota // N(0, 2/fan_out)
+	naKaimingFanIn                // N(0, 2/fan_in)
+	naDefault                     // PyTorch's default: U(±1/√fan_in)
+	naNormal001                   // N(0, 0.01²)
+	naZero
+	naOne
+)
+
+// naCheckInit builds name with fresh weights and checks the listed parameters'
+// statistics: mean and standard deviation (within a tolerance that accounts for the
+// sample size), uniform bounds, and constants.
+func naCheckInit(t *testing.T, name string, cfg Config, want map[string]naInit) {
+	t.Helper()
+	torch.ManualSeed(5)
+	n, err := New(name, cfg, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	for key, scheme := range want {
+		v := n.Store.Get(key)
+		if v == nil {
+			t.Errorf("%s: no %s", name, key)
+			continue
+		}
+		data, err := v.T.Float64s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum, sq, maxAbs float64
+		for _, x := range data {
+			sum += x
+			sq += x * x
+			maxAbs = max(maxAbs, math.Abs(x))
+		}
+		mean := sum / float64(len(data))
+		std := math.Sqrt(sq/float64(len(data)) - mean*mean)
+		// Fans of the weight (a bias uses those of its layer's weight).
+		wv := v
+		if strings.HasSuffix(key, ".bias") {
+			wv = n.Store.Get(strings.TrimSuffix(key, "bias") + "weight")
+		}
+		var fanIn, fanOut int64 = 1, 1
+		if sh := wv.T.Shape(); len(sh) >= 2 {
+			fanIn, fanOut, _ = torch.Fans(sh)
+		}
+		// Four standard errors of the sample standard deviation, at least 10 %.
+		tol := max(0.1, 4/math.Sqrt(2*float64(len(data))))
+		checkStd := func(s float64) {
+			if math.Abs(std-s) > tol*s || math.Abs(mean) > 2*tol*s {
+				t.Errorf("%s %s: mean %.3g std %.4g, want 0 and %.4g", name, key, mean, std, s)
+			}
+		}
+		switch scheme {
+		case naKaimingFanOut:
+			checkStd(math.Sqrt(2 / float64(fanOut)))
+		case naKaimingFanIn:
+			checkStd(math.Sqrt(2 / float64(fanIn)))
+		case naNormal001:
+			checkStd(0.01)
+		case naDefault:
+			bound := 1 / math.Sqrt(float64(fanIn))
+			checkStd(bound / math.Sqrt(3))
+			if maxAbs > bound {
+				t.Errorf("%s %s: |value| up to %g, beyond the bound %g", name, key, maxAbs, bound)
+			}
+		case naZero, naOne:
+			c := float64(scheme - naZero)
+			if maxAbs != c || std != 0 {
+				t.Errorf("%s %s: not all %g (max |v| %g, std %g)", name, key, c, maxAbs, std)
+			}
+		}
 	}
 }

@@ -37,3 +37,17 @@ func TestPreActResNetParity(t *testing.T) {
 	naCheckParity(t, "preact_resnet", "preact_resnet18_cifar_w0.0625", "preact_resnet18", Config{Style: CIFAR, Width: 0.0625})
 	naCheckParity(t, "preact_resnet", "wide_resnet28_10_cifar_w0.05", "wide_resnet28_10", Config{Style: CIFAR, Width: 0.05})
 }
+
+// TestPreActResNetInit checks PyTorch's defaults for preact_resnet18 (kuangliu sets
+// none) and the WRN authors' scheme: Kaiming-normal fan_out convs, zero fc bias.
+func TestPreActResNetInit(t *testing.T) {
+	naCheckInit(t, "preact_resnet18", Config{Width: 0.5}, map[string]naInit{
+		"conv1.weight": naDefault, "layer2.0.conv1.weight": naDefault, "layer3.0.shortcut.0.weight": naDefault,
+		"layer4.1.bn2.weight": naOne, "linear.weight": naDefault, "linear.bias": naDefault,
+	})
+	naCheckInit(t, "wide_resnet28_10", Config{Width: 0.25}, map[string]naInit{
+		"conv1.weight": naKaimingFanOut, "layer2.0.conv1.weight": naKaimingFanOut,
+		"layer2.0.downsample.0.weight": naKaimingFanOut, "layer3.3.conv2.weight": naKaimingFanOut,
+		"bn.weight": naOne, "bn.bias": naZero, "fc.weight": naDefault, "fc.bias": naZero,
+	})
+}

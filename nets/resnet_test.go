@@ -33,3 +33,21 @@ func TestResNetParity(t *testing.T) {
 	naCheckParity(t, "resnet", "resnet18_cifar_w0.0625", "resnet18", Config{Style: CIFAR, Width: 0.0625})
 	naCheckParity(t, "resnet", "resnet50_imagenet_w0.0625", "resnet50", Config{Style: ImageNet, Width: 0.0625})
 }
+
+// TestResNetInit checks torchvision's initialisation: Kaiming-normal fan_out convs
+// (stem, blocks, projections), BatchNorm 1 and 0, the default Linear init for fc.
+func TestResNetInit(t *testing.T) {
+	for _, st := range []Style{CIFAR, ImageNet} {
+		naCheckInit(t, "resnet50", Config{Style: st, Width: 0.5}, map[string]naInit{
+			"conv1.weight":                      naKaimingFanOut,
+			"layer1.0.conv2.weight":             naKaimingFanOut,
+			"layer3.0.conv3.weight":             naKaimingFanOut,
+			"layer2.0.downsample.0.weight":      naKaimingFanOut,
+			"layer4.2.bn3.weight":               naOne,
+			"layer4.2.bn3.bias":                 naZero,
+			"layer2.0.downsample.1.running_var": naOne,
+			"fc.weight":                         naDefault,
+			"fc.bias":                           naDefault,
+		})
+	}
+}

@@ -36,3 +36,18 @@ func TestVGGCounts(t *testing.T) {
 func TestVGGParity(t *testing.T) {
 	naCheckParity(t, "vgg", "vgg11_bn_cifar_w0.0625", "vgg11_bn", Config{Style: CIFAR, Width: 0.0625})
 }
+
+// TestVGGInit checks torchvision's initialisation: Kaiming-normal fan_out convs with
+// zero bias, N(0, 0.01) linears with zero bias.
+func TestVGGInit(t *testing.T) {
+	naCheckInit(t, "vgg11_bn", Config{Style: CIFAR, Width: 0.5}, map[string]naInit{
+		"features.4.weight":   naKaimingFanOut,
+		"features.4.bias":     naZero,
+		"features.5.weight":   naOne,
+		"classifier.0.weight": naNormal001,
+		"classifier.3.weight": naNormal001,
+		"classifier.3.bias":   naZero,
+		"classifier.6.weight": naNormal001,
+		"classifier.6.bias":   naZero,
+	})
+}
