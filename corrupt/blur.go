@@ -63,7 +63,11 @@ func glassBlur(src Image, sev int, rng RNG, opt *Options) Image {
 				}
 				dst := (y*w + xx) * c
 				s := ((y+dy)*w + xx + dx) * c
-				copy(u[dst:dst+c], u[s:s+c])
+				if c == 3 {
+					u[dst], u[dst+1], u[dst+2] = u[s], u[s+1], u[s+2]
+				} else {
+					copy(u[dst:dst+c], u[s:s+c])
+				}
 			}
 		}
 	}
@@ -206,26 +210,26 @@ func defocusBlur(src Image, sev int, _ RNG, opt *Options) Image {
 	pw, ph := w+2*R, h+2*R
 	pp, pad := getF64(pw * ph * c)
 	defer putF64(pp)
-	var xmap [64]int // source column of each padded column, when it fits
-	cols := xmap[:0]
-	if pw <= len(xmap) {
-		for x := 0; x < pw; x++ {
-			cols = append(cols, borderIndex(x-R, w, BorderMirror))
+	// Convert to per-channel planes, then pad: the interior is a row copy, the
+	// borders a few reflected values.
+	for ch := 0; ch < c; ch++ {
+		for y := 0; y < h; y++ {
+			prow := pad[(ch*ph+y+R)*pw:][:pw]
+			srow := src.Pix[y*w*c:][:w*c]
+			mid := prow[R : R+w]
+			for x := range mid {
+				mid[x] = inv255[srow[x*c+ch]]
+			}
+			for p := 1; p <= R; p++ {
+				prow[R-p] = mid[borderIndex(-p, w, BorderMirror)]
+				prow[R+w-1+p] = mid[borderIndex(w-1+p, w, BorderMirror)]
+			}
 		}
-	}
-	for y := 0; y < ph; y++ {
-		srow := src.Pix[borderIndex(y-R, h, BorderMirror)*w*c:][:w*c]
-		for ch := 0; ch < c; ch++ {
-			prow := pad[(ch*ph+y)*pw:][:pw]
-			if len(cols) == pw {
-				for x, sx := range cols {
-					prow[x] = inv255[srow[sx*c+ch]]
-				}
-				continue
-			}
-			for x := range prow {
-				prow[x] = inv255[srow[borderIndex(x-R, w, BorderMirror)*c+ch]]
-			}
+		for p := 1; p <= R; p++ {
+			top := borderIndex(-p, h, BorderMirror)
+			bot := borderIndex(h-1+p, h, BorderMirror)
+			copy(pad[(ch*ph+R-p)*pw:][:pw], pad[(ch*ph+R+top)*pw:][:pw])
+			copy(pad[(ch*ph+R+h-1+p)*pw:][:pw], pad[(ch*ph+R+bot)*pw:][:pw])
 		}
 	}
 	ap, acc := getF64(h * w)
@@ -241,6 +245,7 @@ func defocusBlur(src Image, sev int, _ RNG, opt *Options) Image {
 			for y := 0; y < h; y++ {
 				row := plane[(y+R+t.dy)*pw+R+t.dx:][:w]
 				a := acc[y*w : (y+1)*w]
+				a = a[:len(row)]
 				for x, v := range row {
 					a[x] += float64(wt * v)
 				}

@@ -109,52 +109,74 @@ func clip8(ss int32) uint8 {
 
 // boxResize resizes src to w×h like Pillow's Image.resize((w, h), Image.BOX).
 func boxResize(src Image, w, h int) Image {
-	cur := src
-	if w != src.W {
-		cf := boxCoeffsFor(src.W, w)
-		tmp := NewImage(src.H, w, src.C)
-		nc := src.C
-		for y := 0; y < src.H; y++ {
-			in := src.Pix[y*src.W*nc : (y+1)*src.W*nc]
-			out := tmp.Pix[y*w*nc : (y+1)*w*nc]
-			for o := 0; o < w; o++ {
-				k := cf.weights[o]
-				base := cf.start[o] * nc
-				for ch := 0; ch < nc; ch++ {
-					ss := int32(1 << (boxPrecisionBits - 1))
-					for x, kw := range k {
-						ss += int32(in[base+x*nc+ch]) * kw
-					}
-					out[o*nc+ch] = clip8(ss)
+	out := NewImage(h, w, src.C)
+	switch {
+	case w != src.W && h != src.H:
+		tp := getU8(src.H * w * src.C)
+		boxHorizontal((*tp)[:src.H*w*src.C], src.Pix, src.H, src.W, w, src.C)
+		boxVertical(out.Pix, *tp, src.H, h, w*src.C)
+		putU8(tp)
+	case w != src.W:
+		boxHorizontal(out.Pix, src.Pix, src.H, src.W, w, src.C)
+	case h != src.H:
+		boxVertical(out.Pix, src.Pix, src.H, h, w*src.C)
+	default:
+		copy(out.Pix, src.Pix)
+	}
+	return out
+}
+
+// boxOne is the fixed-point weight of a single-tap output (a plain copy).
+const boxOne = 1 << boxPrecisionBits
+
+// boxHorizontal resamples each of the rows rows from inW to outW pixels of c channels.
+func boxHorizontal(dst, src []uint8, rows, inW, outW, c int) {
+	cf := boxCoeffsFor(inW, outW)
+	for y := 0; y < rows; y++ {
+		in := src[y*inW*c : (y+1)*inW*c]
+		out := dst[y*outW*c : (y+1)*outW*c]
+		for o := 0; o < outW; o++ {
+			k := cf.weights[o]
+			base := cf.start[o] * c
+			if len(k) == 1 && k[0] == boxOne {
+				copy(out[o*c:o*c+c], in[base:base+c]) // (v·2²² + 2²¹) >> 22 = v
+				continue
+			}
+			for ch := 0; ch < c; ch++ {
+				ss := int32(1 << (boxPrecisionBits - 1))
+				for x, kw := range k {
+					ss += int32(in[base+x*c+ch]) * kw
 				}
+				out[o*c+ch] = clip8(ss)
 			}
 		}
-		cur = tmp
 	}
-	if h != cur.H {
-		cf := boxCoeffsFor(cur.H, h)
-		tmp := NewImage(h, cur.W, cur.C)
-		row := cur.W * cur.C
-		acc := make([]int32, row)
-		for o := 0; o < h; o++ {
-			for i := range acc {
-				acc[i] = 1 << (boxPrecisionBits - 1)
-			}
-			for y, kw := range cf.weights[o] {
-				in := cur.Pix[(cf.start[o]+y)*row:][:row]
-				for i, v := range in {
-					acc[i] += int32(v) * kw
-				}
-			}
-			out := tmp.Pix[o*row : (o+1)*row]
-			for i, ss := range acc {
-				out[i] = clip8(ss)
+}
+
+// boxVertical resamples inH rows of rowLen values to outH rows.
+func boxVertical(dst, src []uint8, inH, outH, rowLen int) {
+	cf := boxCoeffsFor(inH, outH)
+	ap := getI32(rowLen)
+	acc := *ap
+	for o := 0; o < outH; o++ {
+		out := dst[o*rowLen : (o+1)*rowLen]
+		k := cf.weights[o]
+		if len(k) == 1 && k[0] == boxOne {
+			copy(out, src[cf.start[o]*rowLen:][:rowLen])
+			continue
+		}
+		for i := range acc {
+			acc[i] = 1 << (boxPrecisionBits - 1)
+		}
+		for y, kw := range k {
+			in := src[(cf.start[o]+y)*rowLen:][:rowLen]
+			for i, v := range in {
+				acc[i] += int32(v) * kw
 			}
 		}
-		cur = tmp
+		for i, ss := range acc {
+			out[i] = clip8(ss)
+		}
 	}
-	if w == src.W && h == src.H {
-		return src.Clone()
-	}
-	return cur
+	putI32(ap)
 }

@@ -110,4 +110,15 @@ func TestClipAndCast(t *testing.T) {
 	if toUint8(254.9999) != 254 || toUint8(255) != 255 || toUint8(0.99) != 0 || toUint8(math.NaN()) != 0 {
 		t.Error("toUint8 must truncate")
 	}
+	for _, c := range []struct {
+		v    float64
+		want uint8
+	}{{-0.5, 0}, {0, 0}, {0.5, 127}, {77.0 / 255, 77}, {1, 255}, {3, 255}, {math.NaN(), 0}, {math.Inf(-1), 0}, {math.Inf(1), 255}} {
+		if g := unit8(c.v); g != c.want {
+			t.Errorf("unit8(%v) = %d, want %d", c.v, g, c.want)
+		}
+		if c.v == c.v && unit8(c.v) != toUint8(clip01(c.v)*255) {
+			t.Errorf("unit8(%v) differs from toUint8(clip01·255)", c.v)
+		}
+	}
 }

@@ -20,13 +20,16 @@ var inv255 = func() (t [256]float64) {
 
 // unit8 converts a value on the [0, 1] scale like the original's final step:
 // uint8(clip(v, 0, 1)·255), truncating.
-// It is branch-free (min/max), which matters for noisy values near the bounds; NaN
-// gives 0.
+// For v in [0, 1] this is v·255 truncated; NaN gives 0.
 func unit8(v float64) uint8 {
-	if v != v {
-		return 0
+	v *= 255
+	if !(v > 0) {
+		v = 0
 	}
-	return uint8(min(max(v, 0), 1) * 255)
+	if v > 255 {
+		v = 255
+	}
+	return uint8(int32(v))
 }
 
 // gaussianNoise: out = clip(x + N(0, c), 0, 1)·255.

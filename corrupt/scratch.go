@@ -46,3 +46,17 @@ func getU8(n int) *[]uint8 {
 }
 
 func putU8(p *[]uint8) { u8Pool.Put(p) }
+
+var i32Pool = sync.Pool{New: func() any { return new([]int32) }}
+
+// getI32 returns a pooled int32 scratch slice of length n (contents undefined).
+func getI32(n int) *[]int32 {
+	p := i32Pool.Get().(*[]int32)
+	if cap(*p) < n {
+		*p = make([]int32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+func putI32(p *[]int32) { i32Pool.Put(p) }
