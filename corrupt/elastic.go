@@ -165,6 +165,15 @@ func warpAffine32(dst, src []float32, h, w, c int, m [6]float64) {
 			if sx >= 0 && sx < w-1 && sy >= 0 && sy < h-1 {
 				p0 := src[sy*rowLen+sx*c:]
 				p1 := src[(sy+1)*rowLen+sx*c:]
+				if c == 3 {
+					p0, p1 := p0[:6:6], p1[:6:6]
+					w0, w1, w2, w3 := wt[0], wt[1], wt[2], wt[3]
+					o := o[:3:3]
+					o[0] = float32(float32(float32(p0[0]*w0)+float32(p0[3]*w1))+float32(p1[0]*w2)) + float32(p1[3]*w3)
+					o[1] = float32(float32(float32(p0[1]*w0)+float32(p0[4]*w1))+float32(p1[1]*w2)) + float32(p1[4]*w3)
+					o[2] = float32(float32(float32(p0[2]*w0)+float32(p0[5]*w1))+float32(p1[2]*w2)) + float32(p1[5]*w3)
+					continue
+				}
 				for ch := range o {
 					o[ch] = float32(float32(float32(p0[ch]*wt[0])+float32(p0[c+ch]*wt[1]))+float32(p1[ch]*wt[2])) + float32(p1[c+ch]*wt[3])
 				}
@@ -218,8 +227,32 @@ func mapCoordinatesShift(dst, src []float32, dy, dx []float32, h, w, c int) {
 			wy0, wx0 := 1-(cy-fy), 1-(cx-fx)
 			wy1, wx1 := 1-wy0, 1-wx0
 			iy, ix := int(fy), int(fx)
-			y0, y1 := reflectHalf(iy, h)*rowLen, reflectHalf(iy+1, h)*rowLen
-			x0, x1 := reflectHalf(ix, w)*c, reflectHalf(ix+1, w)*c
+			var y0, y1, x0, x1 int
+			if iy >= 0 && iy < h-1 {
+				y0, y1 = iy*rowLen, (iy+1)*rowLen
+			} else {
+				y0, y1 = reflectHalf(iy, h)*rowLen, reflectHalf(iy+1, h)*rowLen
+			}
+			if ix >= 0 && ix < w-1 {
+				x0, x1 = ix*c, (ix+1)*c
+			} else {
+				x0, x1 = reflectHalf(ix, w)*c, reflectHalf(ix+1, w)*c
+			}
+			if c == 3 {
+				a := src[y0+x0 : y0+x0+3 : y0+x0+3]
+				b := src[y0+x1 : y0+x1+3 : y0+x1+3]
+				e := src[y1+x0 : y1+x0+3 : y1+x0+3]
+				f := src[y1+x1 : y1+x1+3 : y1+x1+3]
+				o := dst[3*k : 3*k+3 : 3*k+3]
+				for ch := 0; ch < 3; ch++ {
+					t := float64(float64(float64(a[ch])*wy0) * wx0)
+					t += float64(float64(float64(b[ch])*wy0) * wx1)
+					t += float64(float64(float64(e[ch])*wy1) * wx0)
+					t += float64(float64(float64(f[ch])*wy1) * wx1)
+					o[ch] = float32(t)
+				}
+				continue
+			}
 			o := dst[k*c : k*c+c]
 			for ch := range o {
 				t := float64(float64(float64(src[y0+x0+ch])*wy0) * wx0)
@@ -236,6 +269,7 @@ type elasticScratch struct {
 	xf, warped, mapped []float32
 	field              []float64
 	dx, dy             []float32
+	smooth             smoothBuf
 }
 
 var elasticPool = sync.Pool{New: func() any { return new(elasticScratch) }}
@@ -248,13 +282,115 @@ func (s *elasticScratch) grow(n, c int) {
 	}
 }
 
+// smoothField is gaussianFilter64 for one h×w float64 plane (scipy's gaussian_filter:
+// axis 0, then axis 1, each x[i]·w0 + Σ_{j=r..1} (x[i−j] + x[i+j])·w_j), with the
+// same arithmetic in the same order, computed four outputs at a time in registers.
+// buf provides the scratch space; dst may be src.
+func smoothField(dst, src []float64, h, w int, sigma, truncate float64, mode Border, buf *smoothBuf) {
+	n := h * w
+	if sigma == 0 {
+		copy(dst[:n], src[:n])
+		return
+	}
+	k := gaussianKernel(sigma, truncate)
+	if len(k) == 1 && k[0] == 1 {
+		copy(dst[:n], src[:n])
+		return
+	}
+	r := len(k) - 1
+	tmp, line, rows := buf.get(n, w+2*r, 2*r+2)
+	w0 := k[0]
+	// Axis 0: output row i from rows i±j (start offsets in rows, borders resolved).
+	for i := 0; i < h; i++ {
+		for j := 1; j <= r; j++ {
+			rows[2*j] = borderIndex(i-j, h, mode) * w
+			rows[2*j+1] = borderIndex(i+j, h, mode) * w
+		}
+		out := tmp[i*w : (i+1)*w]
+		cen := src[i*w : (i+1)*w]
+		x := 0
+		for ; x+4 <= w; x += 4 {
+			s0, s1, s2, s3 := cen[x]*w0, cen[x+1]*w0, cen[x+2]*w0, cen[x+3]*w0
+			for j := r; j >= 1; j-- {
+				a := src[rows[2*j]+x:][:4]
+				b := src[rows[2*j+1]+x:][:4]
+				wj := k[j]
+				s0 += float64((a[0] + b[0]) * wj)
+				s1 += float64((a[1] + b[1]) * wj)
+				s2 += float64((a[2] + b[2]) * wj)
+				s3 += float64((a[3] + b[3]) * wj)
+			}
+			out[x], out[x+1], out[x+2], out[x+3] = s0, s1, s2, s3
+		}
+		for ; x < w; x++ {
+			s := cen[x] * w0
+			for j := r; j >= 1; j-- {
+				s += float64((src[rows[2*j]+x] + src[rows[2*j+1]+x]) * k[j])
+			}
+			out[x] = s
+		}
+	}
+	// Axis 1: each row padded into line.
+	for i := 0; i < h; i++ {
+		row := tmp[i*w : (i+1)*w]
+		copy(line[r:r+w], row)
+		for p := 1; p <= r; p++ {
+			line[r-p] = row[borderIndex(-p, w, mode)]
+			line[r+w-1+p] = row[borderIndex(w-1+p, w, mode)]
+		}
+		out := dst[i*w : (i+1)*w]
+		x := 0
+		for ; x+4 <= w; x += 4 {
+			c := line[x+r : x+r+4]
+			s0, s1, s2, s3 := c[0]*w0, c[1]*w0, c[2]*w0, c[3]*w0
+			for j := r; j >= 1; j-- {
+				a := line[x+r-j : x+r-j+4]
+				b := line[x+r+j : x+r+j+4]
+				wj := k[j]
+				s0 += float64((a[0] + b[0]) * wj)
+				s1 += float64((a[1] + b[1]) * wj)
+				s2 += float64((a[2] + b[2]) * wj)
+				s3 += float64((a[3] + b[3]) * wj)
+			}
+			out[x], out[x+1], out[x+2], out[x+3] = s0, s1, s2, s3
+		}
+		for ; x < w; x++ {
+			s := line[x+r] * w0
+			for j := r; j >= 1; j-- {
+				s += float64((line[x+r-j] + line[x+r+j]) * k[j])
+			}
+			out[x] = s
+		}
+	}
+}
+
+// smoothBuf holds smoothField's scratch space.
+type smoothBuf struct {
+	tmp, line []float64
+	rows      []int
+}
+
+func (b *smoothBuf) get(n, m, k int) (tmp, line []float64, rows []int) {
+	if cap(b.tmp) < n {
+		b.tmp = make([]float64, n)
+	}
+	if cap(b.line) < m {
+		b.line = make([]float64, m)
+	}
+	if cap(b.rows) < k {
+		b.rows = make([]int, k)
+	}
+	return b.tmp[:n], b.line[:m], b.rows[:k]
+}
+
 // elasticField draws an h×w field of U(−1, 1), smooths it with the scipy Gaussian
 // (σ, mode reflect, truncate 3) and stores float32(alpha·v) in out.
-func elasticField(out []float32, field []float64, h, w int, p elasticParam, rng RNG) {
-	for i := range field {
-		field[i] = rng.Uniform(-1, 1)
+func elasticField(out []float32, field []float64, h, w int, p elasticParam, rng RNG, buf *smoothBuf) {
+	fillFloat64(rng, field)
+	for i, u := range field {
+		field[i] = -1 + float64(2*u) // U(−1, 1) as Uniform computes it
 	}
-	gaussianFilter64(field, field, h, w, 1, p.sigma, 3, BorderReflect)
+	smoothField(field, field, h, w, p.sigma, 3, BorderReflect, buf)
 	for i, v := range field {
 		out[i] = float32(v * p.alpha)
 	}
@@ -284,8 +420,8 @@ func elasticTransform(src Image, sev int, rng RNG, opt *Options) Image {
 		}
 	}
 	warpAffine32(warped, xf, h, w, c, getAffineTransform(pts1, pts2))
-	elasticField(dx, field, h, w, p, rng)
-	elasticField(dy, field, h, w, p, rng)
+	elasticField(dx, field, h, w, p, rng, &s.smooth)
+	elasticField(dy, field, h, w, p, rng, &s.smooth)
 	mapCoordinatesShift(mapped, warped, dy, dx, h, w, c)
 	out := NewImage(h, w, c)
 	for i, v := range mapped {

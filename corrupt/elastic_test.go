@@ -81,3 +81,30 @@ func TestElasticDraws(t *testing.T) {
 }
 
 func BenchmarkGeoElastic(b *testing.B) { geoBench(b, "elastic_transform") }
+
+// smoothField is gaussianFilter64 on one plane, bit for bit, including kernels longer
+// than the image (ImageNet's σ = 170.8 has radius 512) and every border mode.
+func TestSmoothFieldMatchesGaussianFilter(t *testing.T) {
+	r := NewNumpyRNG(2)
+	var buf smoothBuf
+	for _, c := range []struct {
+		h, w  int
+		sigma float64
+	}{{32, 32, 6.4}, {32, 32, 1.92}, {32, 32, 0.96}, {9, 13, 2.44}, {7, 5, 4}, {3, 11, 0.3}, {32, 32, 0}} {
+		src := make([]float64, c.h*c.w)
+		for i := range src {
+			src[i] = r.Uniform(-1, 1)
+		}
+		for _, mode := range []Border{BorderReflect, BorderNearest, BorderMirror} {
+			want := make([]float64, len(src))
+			gaussianFilter64(want, src, c.h, c.w, 1, c.sigma, 3, mode)
+			got := append([]float64(nil), src...)
+			smoothField(got, got, c.h, c.w, c.sigma, 3, mode, &buf)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%dx%d σ=%v mode %v: [%d] = %v, want %v", c.h, c.w, c.sigma, mode, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

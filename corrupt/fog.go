@@ -43,37 +43,52 @@ func fogMapSize(p ParamSet, h, w int) int {
 func plasmaFractal(mp []float64, m int, decay float64, rng RNG) {
 	mp[0] = 0
 	wib := 100.0
+	up, u := getF64((m / 2) * (m / 2))
+	defer putF64(up)
 	for d := m; d >= 2; d /= 2 {
 		half := d / 2
 		n := m / d
 		at := func(i, j int) float64 { return mp[i*m+j] } // map coordinates
+		// noise returns the next w·U(−w, w) of a pass; each pass draws its n² uniforms
+		// in one bulk fill.
+		k := 0
+		uni := u[:n*n]
+		noise := func() float64 {
+			v := float64(wib * (-wib + float64((wib-(-wib))*uni[k])))
+			k++
+			return v
+		}
+		fill := func() { fillFloat64(rng, uni); k = 0 }
 		// Squares: the cell centres from the corners C[i][j] = M[i·d][j·d].
+		fill()
 		for i := 0; i < n; i++ {
 			i1 := (i + 1) % n
 			for j := 0; j < n; j++ {
 				j1 := (j + 1) % n
 				s := (at(i*d, j*d) + at(i1*d, j*d)) + (at(i*d, j1*d) + at(i1*d, j1*d))
-				mp[(half+i*d)*m+half+j*d] = s/4 + float64(wib*rng.Uniform(-wib, wib))
+				mp[(half+i*d)*m+half+j*d] = s/4 + noise()
 			}
 		}
 		// Diamonds A: M[i·d][half+j·d] from centres D[i][j], D[i−1][j] and corners
 		// C[i][j], C[i][j+1].
+		fill()
 		for i := 0; i < n; i++ {
 			im := (i + n - 1) % n
 			for j := 0; j < n; j++ {
 				j1 := (j + 1) % n
 				s := (at(half+i*d, half+j*d) + at(half+im*d, half+j*d)) + (at(i*d, j*d) + at(i*d, j1*d))
-				mp[i*d*m+half+j*d] = s/4 + float64(wib*rng.Uniform(-wib, wib))
+				mp[i*d*m+half+j*d] = s/4 + noise()
 			}
 		}
 		// Diamonds B: M[half+i·d][j·d] from centres D[i][j], D[i][j−1] and corners
 		// C[i][j], C[i+1][j].
+		fill()
 		for i := 0; i < n; i++ {
 			i1 := (i + 1) % n
 			for j := 0; j < n; j++ {
 				jm := (j + n - 1) % n
 				s := (at(half+i*d, half+j*d) + at(half+i*d, half+jm*d)) + (at(i*d, j*d) + at(i1*d, j*d))
-				mp[(half+i*d)*m+j*d] = s/4 + float64(wib*rng.Uniform(-wib, wib))
+				mp[(half+i*d)*m+j*d] = s/4 + noise()
 			}
 		}
 		wib /= decay

@@ -2,13 +2,15 @@ package corrupt
 
 import "testing"
 
-// geoCountRNG counts the draws made through it.
+// geoCountRNG counts the draws made through it; uniforms counts Uniform and Float64
+// calls (bulk fills fall back to Float64 for generators outside the package).
 type geoCountRNG struct {
 	RNG
 	uniforms, normals int
 }
 
 func (r *geoCountRNG) Uniform(lo, hi float64) float64 { r.uniforms++; return r.RNG.Uniform(lo, hi) }
+func (r *geoCountRNG) Float64() float64               { r.uniforms++; return r.RNG.Float64() }
 func (r *geoCountRNG) Normal(loc, scale float64) float64 {
 	r.normals++
 	return r.RNG.Normal(loc, scale)

@@ -16,14 +16,19 @@ import (
 // original, one thread, severity 3, 32×32).
 
 // geoBench measures one corruption at severity 3 on the 32×32 reference inputs, one
-// goroutine, numpy RNG, and reports images/s (wall clock) and images per CPU-second.
+// goroutine, with the default (stream) and the numpy generator, and reports images/s
+// (wall clock) and images per CPU-second.
 func geoBench(b *testing.B, name string) {
-	imgs := benchInputs(b)
 	c, err := Lookup(name)
 	if err != nil {
 		b.Fatal(err)
 	}
-	rng := NewNumpyRNG(1)
+	b.Run("default", func(b *testing.B) { geoBenchRNG(b, c, NewStreamRNG(1, c.Index, 3, 0)) })
+	b.Run("numpy", func(b *testing.B) { geoBenchRNG(b, c, NewNumpyRNG(1)) })
+}
+
+func geoBenchRNG(b *testing.B, c *Corruption, rng RNG) {
+	imgs := benchInputs(b)
 	opt := &Options{Params: CIFAR}
 	cpu0 := geoCPUTime()
 	b.ResetTimer()

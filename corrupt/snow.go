@@ -107,9 +107,7 @@ func snow(src Image, sev int, rng RNG, opt *Options) Image {
 		s.l8, s.blur = make([]uint8, n), make([]uint8, n)
 	}
 	layer, zoomed, l8, blur := s.layer[:n], s.zoomed[:n], s.l8[:n], s.blur[:n]
-	for i := range layer {
-		layer[i] = rng.Normal(p.loc, p.scale)
-	}
+	fillNormal(rng, layer, p.loc, p.scale)
 	clippedZoom(zoomed, layer, h, w, 1, p.zoom, false)
 	for i, v := range zoomed {
 		if v < p.thresh {

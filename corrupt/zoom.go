@@ -223,14 +223,37 @@ func zoomPixel3(r0, r1 []float64, wy0, wy1 float64, col *zoomCol, two bool) (t0,
 	return
 }
 
-// zoomCols3Add adds one three-channel output row of clipped_zoom, rounded to T, to d.
+// zoomCols3Add adds one three-channel output row of clipped_zoom, rounded to T, to d
+// (zoomPixel3 written out inline: this is zoom_blur's inner loop).
 func zoomCols3Add[T zoomFloat](d []T, r0, r1 []float64, wy0, wy1 float64, cols []zoomCol, two bool) {
+	d = d[:3*len(cols)]
 	for x := range cols {
 		col := &cols[x]
 		if col.zero {
 			continue
 		}
-		t0, t1, t2 := zoomPixel3(r0, r1, wy0, wy1, col, two)
+		if !two || !col.two {
+			t0, t1, t2 := zoomPixel3(r0, r1, wy0, wy1, col, two)
+			d[3*x] += T(t0)
+			d[3*x+1] += T(t1)
+			d[3*x+2] += T(t2)
+			continue
+		}
+		// All four neighbours weigh: Σ (v·wy)·wx in scipy's order.
+		wx0, wx1 := col.w0, col.w1
+		a := r0[col.x0 : col.x0+3 : col.x0+3]
+		b := r0[col.x1 : col.x1+3 : col.x1+3]
+		e := r1[col.x0 : col.x0+3 : col.x0+3]
+		f := r1[col.x1 : col.x1+3 : col.x1+3]
+		t0 := float64(float64(a[0]*wy0)*wx0) + float64(float64(b[0]*wy0)*wx1)
+		t1 := float64(float64(a[1]*wy0)*wx0) + float64(float64(b[1]*wy0)*wx1)
+		t2 := float64(float64(a[2]*wy0)*wx0) + float64(float64(b[2]*wy0)*wx1)
+		t0 += float64(float64(e[0]*wy1) * wx0)
+		t1 += float64(float64(e[1]*wy1) * wx0)
+		t2 += float64(float64(e[2]*wy1) * wx0)
+		t0 += float64(float64(f[0]*wy1) * wx1)
+		t1 += float64(float64(f[1]*wy1) * wx1)
+		t2 += float64(float64(f[2]*wy1) * wx1)
 		o := d[3*x : 3*x+3 : 3*x+3]
 		o[0] += T(t0)
 		o[1] += T(t1)
