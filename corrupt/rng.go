@@ -293,9 +293,10 @@ func logGamma(x float64) float64 {
 	return gl
 }
 
-// NewImageStream returns the default-mode generator of one image: an independent
-// MT19937 stream keyed by (seed, corruption index, severity, image index), so that an
-// image's output depends neither on the other images nor on the number of workers.
+// NewImageStream returns an MT19937 stream keyed by (seed, corruption index,
+// severity, image index) through init_by_array: numpy's generator, one independent
+// stream per image. The runner's default mode uses the faster StreamRNG instead; this
+// remains for callers that want numpy's samplers per image.
 func NewImageStream(seed uint64, corruption, severity, image int) *NumpyRNG {
 	r := &NumpyRNG{}
 	r.SeedArray([]uint32{uint32(seed), uint32(seed >> 32), uint32(corruption<<8 | severity), uint32(image), 0x64697672})
