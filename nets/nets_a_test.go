@@ -404,3 +404,34 @@ func naCheckInit(t *testing.T, name string, cfg Config, want map[string]naInit) 
 		}
 	}
 }
+
+// naBenchStep times a training forward + backward pass of a batch.
+func naBenchStep(b *testing.B, name string, st Style, batch, size int64) {
+	torch.ManualSeed(1)
+	n, err := New(name, Config{Style: st}, torch.CPU)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Close()
+	step := func() error {
+		return torch.Do(func(s *torch.Scope) error {
+			x := torch.Randn(s, []int64{batch, 3, size, size})
+			y := torch.Randint(s, 0, 10, []int64{batch})
+			logits, _ := n.Forward(x)
+			return torch.CrossEntropy(logits, y, 0).Backward()
+		})
+	}
+	if err := step(); err != nil { // warm-up
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := n.Store.ZeroGrad(); err != nil {
+			b.Fatal(err)
+		}
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "images/s")
+}
