@@ -308,6 +308,21 @@ func smoothField(dst, src []float64, h, w int, sigma, truncate float64, mode Bor
 		}
 		out := tmp[i*w : (i+1)*w]
 		cen := src[i*w : (i+1)*w]
+		if r > 16 {
+			// Long kernels: stream whole rows (j outer) to stay in cache.
+			for x, v := range cen {
+				out[x] = v * w0
+			}
+			for j := r; j >= 1; j-- {
+				a := src[rows[2*j]:][:w]
+				b := src[rows[2*j+1]:][:w]
+				wj := k[j]
+				for x := range out {
+					out[x] += float64((a[x] + b[x]) * wj)
+				}
+			}
+			continue
+		}
 		x := 0
 		for ; x+4 <= w; x += 4 {
 			s0, s1, s2, s3 := cen[x]*w0, cen[x+1]*w0, cen[x+2]*w0, cen[x+3]*w0
