@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"syscall"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
@@ -43,7 +44,27 @@ func newApp() *cli.App {
 	}
 }
 
+// ensureOpenMPPolicy re-executes the program with OMP_WAIT_POLICY=PASSIVE when the
+// user has not chosen a policy. libgomp reads the variable once, when libtorch is
+// loaded (before main runs); with its default spinning, idle OpenMP threads compete
+// with the working ones on few-core machines and small-net steps become erratic and
+// several times slower. DIVRES_NO_REEXEC=1 turns this off.
+func ensureOpenMPPolicy() {
+	if os.Getenv("OMP_WAIT_POLICY") != "" || os.Getenv("DIVRES_NO_REEXEC") != "" {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	env := append(os.Environ(), "OMP_WAIT_POLICY=PASSIVE", "DIVRES_NO_REEXEC=1")
+	if err := syscall.Exec(exe, os.Args, env); err != nil {
+		logrus.Debugf("re-exec with OMP_WAIT_POLICY=PASSIVE failed: %v", err)
+	}
+}
+
 func main() {
+	ensureOpenMPPolicy()
 	if err := newApp().Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "divres:", err)
 		os.Exit(1)
