@@ -130,7 +130,8 @@ func newZoomAxis(n int, z float64) *zoomAxis {
 	}
 	a.cols = make([]zoomCol, n)
 	for k := range a.cols {
-		a.cols[k] = zoomCol{x0: 3 * a.i0[k], x1: 3 * a.i1[k], w0: a.w0[k], w1: a.w1[k], two: a.w1[k] != 0, zero: a.zero[k]}
+		// w1 ≠ 0 only when frac > 0, so i < crop−1 and i1 = i0+1.
+		a.cols[k] = zoomCol{x0: 3 * a.i0[k], x1: 3 * a.i1[k], w0: a.w0[k], w1: a.w1[k], two: a.w1[k] != 0 && a.i1[k] == a.i0[k]+1, zero: a.zero[k]}
 	}
 	return a
 }
@@ -239,21 +240,20 @@ func zoomCols3Add[T zoomFloat](d []T, r0, r1 []float64, wy0, wy1 float64, cols [
 			d[3*x+2] += T(t2)
 			continue
 		}
-		// All four neighbours weigh: Σ (v·wy)·wx in scipy's order.
+		// All four neighbours weigh: Σ (v·wy)·wx in scipy's order. A non-zero w1
+		// means the right neighbour is the next column (x1 = x0+3).
 		wx0, wx1 := col.w0, col.w1
-		a := r0[col.x0 : col.x0+3 : col.x0+3]
-		b := r0[col.x1 : col.x1+3 : col.x1+3]
-		e := r1[col.x0 : col.x0+3 : col.x0+3]
-		f := r1[col.x1 : col.x1+3 : col.x1+3]
-		t0 := float64(float64(a[0]*wy0)*wx0) + float64(float64(b[0]*wy0)*wx1)
-		t1 := float64(float64(a[1]*wy0)*wx0) + float64(float64(b[1]*wy0)*wx1)
-		t2 := float64(float64(a[2]*wy0)*wx0) + float64(float64(b[2]*wy0)*wx1)
+		a := r0[col.x0 : col.x0+6 : col.x0+6]
+		e := r1[col.x0 : col.x0+6 : col.x0+6]
+		t0 := float64(float64(a[0]*wy0)*wx0) + float64(float64(a[3]*wy0)*wx1)
+		t1 := float64(float64(a[1]*wy0)*wx0) + float64(float64(a[4]*wy0)*wx1)
+		t2 := float64(float64(a[2]*wy0)*wx0) + float64(float64(a[5]*wy0)*wx1)
 		t0 += float64(float64(e[0]*wy1) * wx0)
 		t1 += float64(float64(e[1]*wy1) * wx0)
 		t2 += float64(float64(e[2]*wy1) * wx0)
-		t0 += float64(float64(f[0]*wy1) * wx1)
-		t1 += float64(float64(f[1]*wy1) * wx1)
-		t2 += float64(float64(f[2]*wy1) * wx1)
+		t0 += float64(float64(e[3]*wy1) * wx1)
+		t1 += float64(float64(e[4]*wy1) * wx1)
+		t2 += float64(float64(e[5]*wy1) * wx1)
 		o := d[3*x : 3*x+3 : 3*x+3]
 		o[0] += T(t0)
 		o[1] += T(t1)
