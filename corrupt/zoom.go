@@ -156,12 +156,8 @@ func clippedZoomRow[T zoomFloat](dst []T, src []float64, w, c, y int, ay, ax *zo
 	r1 := src[ay.i1[y]*rowLen : (ay.i1[y]+1)*rowLen]
 	wy0, wy1 := ay.w0[y], ay.w1[y]
 	two := wy1 != 0 // the second row's terms are exact zeros otherwise
-	if c == 3 {
-		if add {
-			zoomCols3Add(d, r0, r1, wy0, wy1, ax.cols, two)
-		} else {
-			zoomCols3Set(d, r0, r1, wy0, wy1, ax.cols, two)
-		}
+	if c == 3 && add {
+		zoomCols3Add(d, r0, r1, wy0, wy1, ax.cols, two)
 		return
 	}
 	for x := 0; x < w; x++ {
@@ -258,20 +254,6 @@ func zoomCols3Add[T zoomFloat](d []T, r0, r1 []float64, wy0, wy1 float64, cols [
 		o[0] += T(t0)
 		o[1] += T(t1)
 		o[2] += T(t2)
-	}
-}
-
-// zoomCols3Set stores one three-channel output row of clipped_zoom, rounded to T, in d.
-func zoomCols3Set[T zoomFloat](d []T, r0, r1 []float64, wy0, wy1 float64, cols []zoomCol, two bool) {
-	for x := range cols {
-		col := &cols[x]
-		o := d[3*x : 3*x+3 : 3*x+3]
-		if col.zero {
-			o[0], o[1], o[2] = 0, 0, 0
-			continue
-		}
-		t0, t1, t2 := zoomPixel3(r0, r1, wy0, wy1, col, two)
-		o[0], o[1], o[2] = T(t0), T(t1), T(t2)
 	}
 }
 
