@@ -104,6 +104,12 @@ func abs32(v int32) int32 {
 // and 0 elsewhere. The thresholds are floored (and swapped if low > high), as OpenCV
 // does. s may be nil.
 func cannyL1(dst, src []uint8, h, w int, low, high float64, s *cannyScratch) {
+	canny(dst, src, h, w, low, high, s, false)
+}
+
+// canny is cannyL1; with inverted set it writes 255 − edges (0 on edges, 255
+// elsewhere), the input of spatter's distance transform.
+func canny(dst, src []uint8, h, w int, low, high float64, s *cannyScratch, inverted bool) {
 	if s == nil {
 		s = new(cannyScratch)
 	}
@@ -177,11 +183,15 @@ func cannyL1(dst, src []uint8, h, w int, low, high float64, s *cannyScratch) {
 		}
 	}
 	s.stack = stack
+	var flip uint8
+	if inverted {
+		flip = 255
+	}
 	for y := 0; y < h; y++ {
 		row := emap[(y+1)*mw+1:][:w]
 		out := dst[y*w:][:w]
 		for x, v := range row {
-			out[x] = 0 - v>>1 // 2 → 255, 0 and 1 → 0
+			out[x] = (0 - v>>1) ^ flip // 2 → 255, 0 and 1 → 0
 		}
 	}
 }
@@ -207,6 +217,13 @@ const (
 // (2^31−1)>>2 (so 8192 where src has no zero). tmp is scratch of at least
 // (h+4)·(w+4) elements, or nil; the (possibly grown) scratch is returned for reuse.
 func distanceTransformL2M5(dst []float32, src []uint8, h, w int, tmp []uint32) []uint32 {
+	return distanceTransformL2M5Trunc(dst, src, h, w, tmp, distMax)
+}
+
+// distanceTransformL2M5Trunc is distanceTransformL2M5 followed by
+// cv::threshold(THRESH_TRUNC) at limit/2^16: the fixed-point distances are clamped to
+// limit (≤ (2^31−1)>>2) before the conversion to float32.
+func distanceTransformL2M5Trunc(dst []float32, src []uint8, h, w int, tmp []uint32, limit uint32) []uint32 {
 	step := w + distPadCols
 	n := (h + 2*distBorder) * step
 	if cap(tmp) < n {
@@ -253,44 +270,18 @@ func distanceTransformL2M5(dst []float32, src []uint8, h, w int, tmp []uint32) [
 				t0 = min(t0, a[2]+kn, a[0]+kn, b[4]+kn, b[3]+dg, b[2]+hv, b[1]+dg, b[0]+kn, c[1]+hv)
 				c[0] = t0
 			}
-			drow[x] = float32(min(t0, distMax)) * distScaleF
+			drow[x] = float32(min(t0, limit)) * distScaleF
 		}
 	}
 	return tmp
 }
 
-// thresholdTrunc is cv::threshold(THRESH_TRUNC) on a float32 plane: v = min(v, t).
-func thresholdTrunc(v []float32, t float32) {
-	for i, x := range v {
-		if x > t {
-			v[i] = t
-		}
-	}
-}
-
 // boxBlur3F32 is cv::blur(src, (3,3)) on a float32 plane: the 3×3 sum of the
 // reflect-101-extended input accumulated in float64, times the float64 1/9, stored as
-// float32. dst must not overlap src. rows is scratch of at least (h+2)·(w+2)
-// float64s, or nil; the (possibly grown) scratch is returned for reuse.
+// float32. dst must not overlap src. rows is scratch of at least h·w float64s, or
+// nil; the (possibly grown) scratch is returned for reuse.
 func boxBlur3F32(dst, src []float32, h, w int, rows []float64) []float64 {
-	if cap(rows) < h*w+w+2 {
-		rows = make([]float64, h*w+w+2)
-	}
-	rows = rows[:h*w+w+2]
-	pad := rows[h*w:]
-	// Horizontal 3-sums (exact in float64 for the float32 inputs).
-	for y := 0; y < h; y++ {
-		s := src[y*w:][:w]
-		for x, v := range s {
-			pad[x+1] = float64(v)
-		}
-		pad[0], pad[w+1] = pad[1+borderIndex(-1, w, BorderMirror)], pad[1+borderIndex(w, w, BorderMirror)]
-		r := rows[y*w:][:w]
-		for x := range r {
-			q := pad[x : x+3]
-			r[x] = q[0] + q[1] + q[2]
-		}
-	}
+	rows = boxRows3F32(src, h, w, rows)
 	const scale = 1.0 / 9
 	for y := 0; y < h; y++ {
 		a := rows[borderIndex(y-1, h, BorderMirror)*w:][:w]
@@ -304,27 +295,67 @@ func boxBlur3F32(dst, src []float32, h, w int, rows []float64) []float64 {
 	return rows
 }
 
+// boxBlur3F32U8 is boxBlur3F32 followed by numpy's astype(uint8) (truncation) of
+// values known to lie in [0, 255].
+func boxBlur3F32U8(dst []uint8, src []float32, h, w int, rows []float64) []float64 {
+	rows = boxRows3F32(src, h, w, rows)
+	const scale = 1.0 / 9
+	for y := 0; y < h; y++ {
+		a := rows[borderIndex(y-1, h, BorderMirror)*w:][:w]
+		b := rows[y*w:][:w]
+		c := rows[borderIndex(y+1, h, BorderMirror)*w:][:w]
+		d := dst[y*w:][:w]
+		for x := range d {
+			d[x] = uint8(float32(float64(a[x]+b[x]+c[x]) * scale))
+		}
+	}
+	return rows
+}
+
+// boxRows3F32 computes the horizontal 3-sums of a float32 plane with reflect-101
+// borders in float64 (exact for these inputs).
+func boxRows3F32(src []float32, h, w int, rows []float64) []float64 {
+	if cap(rows) < h*w {
+		rows = make([]float64, h*w)
+	}
+	rows = rows[:h*w]
+	l, r := borderIndex(-1, w, BorderMirror), borderIndex(w, w, BorderMirror)
+	for y := 0; y < h; y++ {
+		s := src[y*w:][:w]
+		o := rows[y*w:][:w]
+		o[0] = float64(s[l]) + float64(s[0]) + float64(s[min(1, w-1)])
+		for x := 1; x < w-1; x++ {
+			q := s[x-1 : x+2 : x+2]
+			o[x] = float64(q[0]) + float64(q[1]) + float64(q[2])
+		}
+		if w > 1 {
+			o[w-1] = float64(s[w-2]) + float64(s[w-1]) + float64(s[r])
+		}
+	}
+	return rows
+}
+
 // boxBlur3U8 is cv::blur(src, (3,3)) on an 8-bit plane: the 3×3 integer sum of the
 // reflect-101-extended input divided by 9 and rounded (OpenCV's fixed-point
 // ((s+4)·7282)>>16, which equals floor((s+4)/9) for every possible sum). dst must not
-// overlap src. rows is scratch of at least (h+1)·(w+2) uint16s, or nil; the (possibly
-// grown) scratch is returned for reuse.
+// overlap src. rows is scratch of at least h·w uint16s, or nil; the (possibly grown)
+// scratch is returned for reuse.
 func boxBlur3U8(dst, src []uint8, h, w int, rows []uint16) []uint16 {
-	if cap(rows) < h*w+w+2 {
-		rows = make([]uint16, h*w+w+2)
+	if cap(rows) < h*w {
+		rows = make([]uint16, h*w)
 	}
-	rows = rows[:h*w+w+2]
-	pad := rows[h*w:]
+	rows = rows[:h*w]
+	l, r := borderIndex(-1, w, BorderMirror), borderIndex(w, w, BorderMirror)
 	for y := 0; y < h; y++ {
 		s := src[y*w:][:w]
-		for x, v := range s {
-			pad[x+1] = uint16(v)
+		o := rows[y*w:][:w]
+		o[0] = uint16(s[l]) + uint16(s[0]) + uint16(s[min(1, w-1)])
+		for x := 1; x < w-1; x++ {
+			q := s[x-1 : x+2 : x+2]
+			o[x] = uint16(q[0]) + uint16(q[1]) + uint16(q[2])
 		}
-		pad[0], pad[w+1] = pad[1+borderIndex(-1, w, BorderMirror)], pad[1+borderIndex(w, w, BorderMirror)]
-		r := rows[y*w:][:w]
-		for x := range r {
-			q := pad[x : x+3]
-			r[x] = q[0] + q[1] + q[2]
+		if w > 1 {
+			o[w-1] = uint16(s[w-2]) + uint16(s[w-1]) + uint16(s[r])
 		}
 	}
 	for y := 0; y < h; y++ {

@@ -114,6 +114,15 @@ func TestDistanceTransformMatchesOpenCV(t *testing.T) {
 				break
 			}
 		}
+		// Fused threshold(20, 20, THRESH_TRUNC).
+		want, _ = ref.f32(strings.TrimSuffix(in, "_in") + "_trunc20")
+		tmp = distanceTransformL2M5Trunc(got, src, sh[0], sh[1], tmp, 20<<distShift)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%s truncated [%d] = %v, want %v", in, i, got[i], want[i])
+				break
+			}
+		}
 	}
 }
 
@@ -130,6 +139,14 @@ func TestBoxBlurMatchesOpenCV(t *testing.T) {
 				break
 			}
 		}
+	}
+	// Fused astype(uint8).
+	src, sh := ref.f32("boxf_dist_in")
+	want, _ := ref.u8("boxf_dist_u8")
+	got := make([]uint8, len(src))
+	boxBlur3F32U8(got, src, sh[0], sh[1], nil)
+	if n, first := wxDiffU8(got, want); n > 0 {
+		t.Errorf("boxf_dist_u8: %d pixels differ, first %s", n, first)
 	}
 	for _, in := range ref.keys("boxu_", "_in") {
 		src, sh := ref.u8(in)

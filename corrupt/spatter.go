@@ -94,15 +94,10 @@ func spatter(src Image, sev int, rng RNG, opt *Options) Image {
 	s.grow(n)
 
 	liquid := s.liquid
-	for i := range liquid {
-		liquid[i] = rng.Normal(p.loc, p.scale)
-	}
+	fillNormal(rng, liquid, p.loc, p.scale)
 	gaussianFilter64(liquid, liquid, h, w, 1, p.sigma, 4, BorderNearest)
-	for i, v := range liquid {
-		if v < p.thresh {
-			liquid[i] = 0
-		}
-	}
+	// The original zeroes the layer below the threshold; both branches below apply
+	// that cut themselves (every threshold is positive).
 	out := NewImage(h, w, src.C)
 	if p.mud {
 		spatterMudBlend(out, src, liquid, p, s)
@@ -121,21 +116,19 @@ func spatterWaterBlend(out, src Image, liquid []float64, p spatterParam, s *spat
 	h, w := src.H, src.W
 	l8 := s.l8
 	for i, v := range liquid {
-		l8[i] = uint8(int64(float64(v * 255))) // numpy astype(uint8): truncation
+		if v < p.thresh {
+			l8[i] = 0
+		} else {
+			l8[i] = uint8(int64(float64(v * 255))) // numpy astype(uint8): truncation
+		}
 	}
 	edges := s.u8a
-	cannyL1(edges, l8, h, w, 50, 150, &s.canny)
-	for i, v := range edges {
-		edges[i] = ^v // 255 − v
-	}
+	canny(edges, l8, h, w, 50, 150, &s.canny, true) // 255 − Canny
 	dist := s.f32a
-	s.dtmp = distanceTransformL2M5(dist, edges, h, w, s.dtmp)
-	thresholdTrunc(dist, 20)
-	s.rows64 = boxBlur3F32(s.f32b, dist, h, w, s.rows64)
+	// distanceTransform, then threshold(20, THRESH_TRUNC): 20 is exact in 16.16.
+	s.dtmp = distanceTransformL2M5Trunc(dist, edges, h, w, s.dtmp, 20<<distShift)
 	d8 := s.u8a
-	for i, v := range s.f32b {
-		d8[i] = uint8(v) // astype(uint8) of values in [0, 20]
-	}
+	s.rows64 = boxBlur3F32U8(d8, dist, h, w, s.rows64)
 	equalizeHist(d8, d8)
 	emb := s.u8b
 	s.pad = filter2DU8(emb, d8, h, w, &spatterKernel, s.pad)
@@ -171,9 +164,9 @@ func spatterWaterBlend(out, src Image, liquid []float64, p spatterParam, s *spat
 			o[0], o[1], o[2] = id[px[0]], id[px[1]], id[px[2]]
 			continue
 		}
-		o[0] = f32Unit8(inv255f32[px[0]] + float32(mv*c0))
-		o[1] = f32Unit8(inv255f32[px[1]] + float32(mv*c1))
-		o[2] = f32Unit8(inv255f32[px[2]] + float32(mv*c2))
+		o[0] = f32Unit8Pos(inv255f32[px[0]] + float32(mv*c0))
+		o[1] = f32Unit8Pos(inv255f32[px[1]] + float32(mv*c1))
+		o[2] = f32Unit8Pos(inv255f32[px[2]] + float32(mv*c2))
 	}
 }
 
@@ -212,6 +205,17 @@ func spatterMudBlend(out, src Image, liquid []float64, p spatterParam, s *spatte
 			o[ch] = f32Unit8(v)
 		}
 	}
+}
+
+// f32Unit8Pos is f32Unit8 for a v that is ≥ 0 or NaN.
+func f32Unit8Pos(v float32) uint8 {
+	if v < 1 {
+		return uint8(float32(v * 255))
+	}
+	if v >= 1 {
+		return 255
+	}
+	return 0 // NaN
 }
 
 // f32Unit8 is numpy's uint8(clip(v, 0, 1)·255) for a float32 v: the product is

@@ -46,6 +46,7 @@ dist_in = {
 for k, v in dist_in.items():
     out["dist_%s_in" % k] = v
     out["dist_%s_out" % k] = cv2.distanceTransform(v, cv2.DIST_L2, 5)
+    out["dist_%s_trunc20" % k] = cv2.threshold(out["dist_%s_out" % k], 20, 20, cv2.THRESH_TRUNC)[1]
 
 f = (rs.random_sample((21, 18)) * 25).astype(np.float32)
 out["boxf_a_in"] = f
@@ -53,6 +54,7 @@ out["boxf_a_out"] = cv2.blur(f, (3, 3))
 d = cv2.threshold(out["dist_liq5_out"], 20, 20, cv2.THRESH_TRUNC)[1]
 out["boxf_dist_in"] = d
 out["boxf_dist_out"] = cv2.blur(d, (3, 3))
+out["boxf_dist_u8"] = cv2.blur(d, (3, 3)).astype(np.uint8)
 
 for k, v in {"a": rs.randint(0, 256, (19, 23)).astype(np.uint8),
              "b": rs.randint(0, 4, (8, 5)).astype(np.uint8) * 85}.items():
