@@ -17,7 +17,9 @@ import (
 //     so the network's total stride is 8 and a 32×32 input ends at 4×4.
 //   - mobilenet_v3_small (not in huyvnphan's collection) uses the same convention:
 //     the stem and the first bottleneck (the C1 block) have stride 1 instead of 2,
-//     total stride 8, 4×4 at the end for 32×32. Names and shapes stay torchvision's.
+//     total stride 8, 4×4 at the end for 32×32. Names and shapes stay torchvision's;
+//     the C1 block, now keeping its shape, gets the residual connection that the
+//     block rule (stride 1 and equal channels) gives it.
 //
 // Width: both styles use torchvision's width_mult rule (channels × width rounded to
 // a multiple of 8, never more than 10 % down; MobileNetV2's last layer keeps 1280 ×

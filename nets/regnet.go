@@ -18,7 +18,8 @@ import (
 //
 // CIFAR style (not in huyvnphan's collection): torchvision's names and shapes; the
 // stem and the first block of the first stage have stride 1 instead of 2, so the
-// total stride is 8 and a 32×32 input ends at 4×4.
+// total stride is 8 and a 32×32 input ends at 4×4; that block keeps its 1×1
+// projection (now with stride 1).
 //
 // Width: the stem and stage widths are scaled (rounded); then, as torchvision
 // makes widths and groups compatible, the group width becomes min(16, width) and
@@ -81,7 +82,9 @@ func buildRegNetX400MF(b Builder, cfg Config) (Model, error) {
 			if i > 0 {
 				st = 1
 			}
-			trunk = append(trunk, newResBottleneck(sb.Subf("block%d-%d", s+1, i), in, widths[s], st, groups[s]))
+			// The first block of each stage has a projection (the ImageNet stride is
+			// 2 there), also where the CIFAR style runs it with stride 1.
+			trunk = append(trunk, newResBottleneck(sb.Subf("block%d-%d", s+1, i), in, widths[s], st, groups[s], i == 0 || in != widths[s]))
 			in = widths[s]
 		}
 	}
@@ -96,9 +99,9 @@ type resBottleneck struct {
 	proj, f Module
 }
 
-func newResBottleneck(b Builder, in, out, stride, groupWidth int64) *resBottleneck {
+func newResBottleneck(b Builder, in, out, stride, groupWidth int64, proj bool) *resBottleneck {
 	r := &resBottleneck{}
-	if in != out || stride != 1 {
+	if proj || in != out || stride != 1 {
 		r.proj = ConvBNAct(b.Sub("proj"), in, out, 1, tvConv(stride, 1), nil)
 	}
 	fb := b.Sub("f")

@@ -29,7 +29,7 @@ import (
 func init() {
 	Register(&Spec{
 		Name: "squeezenet1_1", Family: "squeezenet", Styles: []Style{CIFAR, ImageNet},
-		MinSize: map[Style]int64{CIFAR: 1, ImageNet: 17},
+		MinSize: map[Style]int64{CIFAR: 8, ImageNet: 17},
 		Build:   buildSqueezeNet11,
 	})
 }
