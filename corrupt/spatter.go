@@ -1,9 +1,6 @@
 package corrupt
 
-import (
-	"math"
-	"sync"
-)
+import "sync"
 
 // spatter (PARAMS.md §4, ci 17): a random "liquid layer" becomes either water
 // droplets (a Canny/distance-transform rim shading, pale turquoise) or mud blobs
@@ -170,7 +167,7 @@ func spatterWaterBlend(out, src Image, liquid []float64, p spatterParam, s *spat
 	}
 }
 
-// spatterIdentity is the water output of a pixel value where m = 0:
+// spatterIdentity is the output of a pixel value where m = 0 (water and mud):
 // uint8(float32(v/255)·255), which is not always v.
 var spatterIdentity = func() (t [256]uint8) {
 	for v := range t {
@@ -193,17 +190,31 @@ func spatterMudBlend(out, src Image, liquid []float64, p spatterParam, s *spatte
 	}
 	gaussianFilter32(m, m, h, w, 1, p.intensity, 4, BorderNearest)
 	c := src.C
+	if c != 3 {
+		for i, mv := range m {
+			if mv < 0.8 {
+				mv = 0
+			}
+			for ch := 0; ch < c; ch++ {
+				k := i*c + ch
+				out.Pix[k] = f32Unit8(float32(inv255f32[src.Pix[k]]*(1-mv)) + float32(spatterMud[ch%3]*mv))
+			}
+		}
+		return
+	}
+	c0, c1, c2 := spatterMud[0], spatterMud[1], spatterMud[2]
+	id := &spatterIdentity
 	for i, mv := range m {
-		if mv < 0.8 {
-			mv = 0
+		px := src.Pix[3*i : 3*i+3 : 3*i+3]
+		o := out.Pix[3*i : 3*i+3 : 3*i+3]
+		if mv < 0.8 { // m[m < 0.8] = 0: x·1 + 0
+			o[0], o[1], o[2] = id[px[0]], id[px[1]], id[px[2]]
+			continue
 		}
 		keep := 1 - mv
-		px := src.Pix[i*c : i*c+c]
-		o := out.Pix[i*c : i*c+c]
-		for ch := range px {
-			v := float32(inv255f32[px[ch]]*keep) + float32(spatterMud[ch%3]*mv)
-			o[ch] = f32Unit8(v)
-		}
+		o[0] = f32Unit8(float32(inv255f32[px[0]]*keep) + float32(c0*mv))
+		o[1] = f32Unit8(float32(inv255f32[px[1]]*keep) + float32(c1*mv))
+		o[2] = f32Unit8(float32(inv255f32[px[2]]*keep) + float32(c2*mv))
 	}
 }
 
@@ -222,8 +233,14 @@ func f32Unit8Pos(v float32) uint8 {
 // rounded to float32 and truncated; NaN (the original's 0/0 when no water is
 // present) becomes 0, as the x86 conversion does.
 func f32Unit8(v float32) uint8 {
-	if math.IsNaN(float64(v)) {
+	switch {
+	case v < 0:
 		return 0
+	case v < 1:
+		return uint8(float32(v * 255))
+	case v >= 1:
+		return 255
 	}
-	return uint8(float32(min(max(v, 0), 1) * 255))
+	return 0 // NaN
+
 }
