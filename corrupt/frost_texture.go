@@ -13,15 +13,16 @@ import (
 // Method (per texture):
 //
 //  1. Haze: fractal value noise (fBm: octaves of smoothly interpolated lattice noise,
-//     each half the cell size and half the amplitude of the previous), the uneven
-//     milky layer of ice on glass. Texture 1, which in the original is a sheet of
-//     wrinkled ice rather than crystals, adds ridged noise (1 − |2n − 1|)^p, whose
-//     thin bright crests look like the folds of the ice.
+//     each half the cell size and about half the amplitude of the previous), the
+//     uneven milky layer of ice on glass. Texture 1, which in the original is a sheet
+//     of wrinkled ice rather than crystals, adds ridged noise (1 − |2n − 1|)^4, whose
+//     thin crests are the folds of the ice, and their relief lit from the upper left
+//     (minus the sum of the central differences), which gives the crumpled look.
 //  2. Crystals: dendrites grown as recursive branching strokes. A crystal is either a
 //     fern (one stem) or a six-armed star (arms 60° apart, as ice grows on its
 //     hexagonal lattice). Along each stem, side branches sprout alternately left and
 //     right at about ±60°, their length proportional to the remaining stem (so
-//     fronds taper towards the tip), and recurse two or three levels. Stems wiggle
+//     fronds taper towards the tip), and recurse two levels. Stems wiggle
 //     slightly, thin out and fade towards their tips. Strokes are rasterised as
 //     anti-aliased discs every half pixel, combined with max. Crystals are seeded
 //     uniformly until a per-texture budget of stroke length per pixel is spent; their
