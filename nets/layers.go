@@ -143,7 +143,9 @@ func NewBatchNorm2d(b Builder, c int64, eps ...float64) *BatchNorm2d {
 func (n *BatchNorm2d) Forward(x *torch.Tensor) *torch.Tensor {
 	training := n.path.Training()
 	if training {
-		n.Count.AddScalar_(1)
+		if err := n.Count.AddInt_(1); err != nil {
+			return torch.Fail(x.Scope(), err)
+		}
 	}
 	return torch.BatchNorm(x, n.W, n.B, n.Mean, n.Var, training, n.Momentum, n.Eps)
 }

@@ -1870,6 +1870,17 @@ func (t *Tensor) AddScalar_(v float64) error {
 	return c.check(rc)
 }
 
+// AddInt_ adds the integer v in place (keeps integer dtypes, e.g. counters).
+func (t *Tensor) AddInt_(v int64) error {
+	c := newCall("AddInt_", t)
+	if c.err != nil {
+		return c.err
+	}
+	rc := C.dr_m_add_int_(c.mode, t.h, C.int64_t(v))
+	runtime.KeepAlive(t)
+	return c.check(rc)
+}
+
 // Erfinv_ applies the inverse error function in place.
 func (t *Tensor) Erfinv_() error {
 	c := newCall("Erfinv_", t)

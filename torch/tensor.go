@@ -56,6 +56,13 @@ func (t *Tensor) Err() error {
 	return nil
 }
 
+// Fail returns a tensor that carries err (and records it in s, which may be nil):
+// for composite operations that detect a failure themselves.
+func Fail(s *Scope, err error) *Tensor {
+	s.setErr(err)
+	return &Tensor{err: err}
+}
+
 // Scope returns the scope that owns t (nil for caller-owned tensors).
 func (t *Tensor) Scope() *Scope { return t.scope }
 

@@ -1171,6 +1171,13 @@ dr_err dr_m_add_scalar_(int mode, dr_tensor self_, double v_) {
   } DR_CATCH
 }
 
+dr_err dr_m_add_int_(int mode, dr_tensor self_, int64_t v) {
+  DR_TRY(mode | DR_MODE_NOGRAD) {
+    const at::Tensor& self = dr::ref(self_);
+    self.add_(at::Scalar(v));
+  } DR_CATCH
+}
+
 dr_err dr_m_erfinv_(int mode, dr_tensor self_) {
   DR_TRY(mode | DR_MODE_NOGRAD) {
     const at::Tensor& self = dr::ref(self_);

@@ -160,6 +160,7 @@ dr_err dr_m_normal_(int mode, dr_tensor self_, double mean_, double std_);
 dr_err dr_m_mul_scalar_(int mode, dr_tensor self_, double v_);
 dr_err dr_m_add_scaled_(int mode, dr_tensor self_, dr_tensor other_, double alpha_);
 dr_err dr_m_add_scalar_(int mode, dr_tensor self_, double v_);
+dr_err dr_m_add_int_(int mode, dr_tensor self_, int64_t v);
 dr_err dr_m_erfinv_(int mode, dr_tensor self_);
 dr_err dr_m_clamp_(int mode, dr_tensor self_, double lo_, double hi_);
 dr_err dr_m_lerp_(int mode, dr_tensor self_, dr_tensor end_, double weight_);
