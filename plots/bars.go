@@ -1,0 +1,138 @@
+package plots
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// resilientSummaries resolves the baseline, summarizes and sorts the results, and
+// keeps those whose relative mCE is known; it is an error when none is.
+func resilientSummaries(results []Result, baseline string) ([]Summary, int, error) {
+	if len(results) == 0 {
+		return nil, -1, errors.New("no results")
+	}
+	base, err := FindBaseline(results, baseline)
+	if err != nil {
+		return nil, -1, err
+	}
+	all := Summarize(results, base)
+	SortSummaries(all)
+	var ss []Summary
+	for _, s := range all {
+		if !math.IsNaN(s.RelativeMCE) {
+			ss = append(ss, s)
+		}
+	}
+	if len(ss) == 0 {
+		return nil, -1, errors.New("relative mCE unknown: no baseline among the results and none stored in them; name the baseline model")
+	}
+	return ss, base, nil
+}
+
+// RelativeMCEBars draws relative mCE and mCE (percent of the baseline) for every
+// model, sorted from most to least resilient, with the baseline's bars in grey
+// and a reference line at 100 %.
+func RelativeMCEBars(results []Result, baseline, path string) error {
+	if _, err := formatOf(path); err != nil {
+		return err
+	}
+	ss, _, err := resilientSummaries(results, baseline)
+	if err != nil {
+		return fmt.Errorf("relative mCE bars: %w", err)
+	}
+	n := len(ss)
+	relColor, mceColor := okabeIto[0], okabeIto[1]
+	baseRel, baseMCE := darkGrey, midGrey
+	const w = 0.38
+	rel := &bars{Width: w, Outline: draw.LineStyle{Color: white, Width: vg.Points(0.4)}}
+	mce := &bars{Width: w, Outline: rel.Outline}
+	var ticks []plot.Tick
+	anyMCE := false
+	for i, s := range ss {
+		x := float64(i)
+		rel.X, rel.Y = append(rel.X, x-w/2), append(rel.Y, 100*s.RelativeMCE)
+		cr, cm := relColor, mceColor
+		label := s.Model
+		if s.IsBaseline {
+			cr, cm, label = baseRel, baseMCE, s.Model+" (baseline)"
+		}
+		rel.Colors = append(rel.Colors, cr)
+		if !math.IsNaN(s.MCE) {
+			anyMCE = true
+			mce.X, mce.Y = append(mce.X, x+w/2), append(mce.Y, 100*s.MCE)
+			mce.Colors = append(mce.Colors, cm)
+		}
+		ticks = append(ticks, plot.Tick{Value: x, Label: label})
+	}
+
+	ref := hline{Y: 100, Style: draw.LineStyle{Color: black, Width: vg.Points(0.9), Dashes: []vg.Length{vg.Points(4), vg.Points(2.5)}}}
+	p := newPlot()
+	p.Y.Label.Text = "% of the baseline"
+	p.Y.Tick.Marker = niceTicks{}
+	p.Add(yGrid(), rel)
+	if anyMCE {
+		p.Add(mce)
+	}
+	p.Add(ref)
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	p.X.Tick.Length = vg.Points(3)
+	p.X.Min, p.X.Max = -0.6, float64(n)-0.4
+	p.Y.Min = 0
+	p.Y.Max = math.Max(100, maxOf(rel.Y, mce.Y)) * 1.08
+	if n > 3 {
+		p.X.Tick.Label.Rotation = math.Pi / 4
+		p.X.Tick.Label.XAlign = draw.XRight
+		p.X.Tick.Label.YAlign = draw.YTop
+	}
+	if n <= 12 {
+		p.Add(barValues(rel), barValues(mce))
+	}
+	f := frame{Title: "Corruption error relative to the baseline (lower is more resilient)"}
+	f.Legend = append(f.Legend, legendItem{Label: "relative mCE", Thumb: swatch{Fill: relColor}})
+	if anyMCE {
+		f.Legend = append(f.Legend, legendItem{Label: "mCE", Thumb: swatch{Fill: mceColor}})
+	}
+	f.Legend = append(f.Legend, legendItem{Label: "baseline (grey) = 100 %", Thumb: ref})
+
+	width := vg.Length(math.Min(16, math.Max(5, 1.4+0.36*float64(n)))) * vg.Inch
+	return saveFigure(path, width, 4.4*vg.Inch, func(dc draw.Canvas) error {
+		p.Draw(f.draw(dc))
+		return nil
+	})
+}
+
+// barValues writes each bar's value (rounded percent) above it.
+func barValues(b *bars) *annotations {
+	a := &annotations{Background: white}
+	for i := range b.X {
+		sty := textStyle(noteSize, darkGrey)
+		sty.XAlign, sty.YAlign = draw.XCenter, draw.YBottom
+		a.X, a.Y = append(a.X, b.X[i]), append(a.Y, b.Y[i])
+		a.Texts = append(a.Texts, fmt.Sprintf("%.0f", b.Y[i]))
+		a.Styles = append(a.Styles, sty)
+		a.DX, a.DY = append(a.DX, 0), append(a.DY, vg.Points(1.5))
+	}
+	return a
+}
+
+// yGrid returns light horizontal grid lines at the major ticks.
+func yGrid() plot.Plotter {
+	g := newGrid()
+	g.Vertical.Color = nil
+	return g
+}
+
+func maxOf(vs ...[]float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range vs {
+		for _, x := range v {
+			m = math.Max(m, x)
+		}
+	}
+	return m
+}

@@ -1,0 +1,83 @@
+package plots
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgpdf"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// pngDPI is the resolution of PNG figures: sharp when printed at their size.
+const pngDPI = 200
+
+// saveFigure draws a w×h figure with paint and writes it to path in the format its
+// extension names, atomically. A panic inside the drawing code becomes an error.
+func saveFigure(path string, w, h vg.Length, paint func(dc draw.Canvas) error) (err error) {
+	format, err := formatOf(path)
+	if err != nil {
+		return err
+	}
+	var c vg.CanvasWriterTo
+	switch format {
+	case "png":
+		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI))}
+	case "svg":
+		c = vgsvg.New(w, h)
+	case "pdf":
+		c = vgpdf.New(w, h)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("draw %s: %v", path, p)
+		}
+	}()
+	dc := draw.New(c)
+	dc.SetColor(white)
+	dc.Fill(dc.Rectangle.Path())
+	if err := paint(dc); err != nil {
+		return fmt.Errorf("draw %s: %w", path, err)
+	}
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := c.WriteTo(w)
+		return err
+	})
+}
+
+// writeAtomic writes a file through a temporary file in the same directory that
+// is renamed onto path only once everything was written and synced.
+func writeAtomic(path string, write func(io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = write(f); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Chmod(tmp, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

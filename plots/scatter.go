@@ -1,0 +1,165 @@
+package plots
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// AccuracyVsResilience draws relative mCE (percent of the baseline) against clean
+// error, one labelled point per model, with the Spearman rank correlation in the
+// panel title: the study's finding is that architecture, not accuracy, decides
+// resilience, so the correlation is weak. When every result has a parameter count,
+// a second panel does the same against model size (log scale).
+func AccuracyVsResilience(results []Result, baseline, path string) error {
+	if _, err := formatOf(path); err != nil {
+		return err
+	}
+	ss, base, err := resilientSummaries(results, baseline)
+	if err != nil {
+		return fmt.Errorf("accuracy vs resilience: %w", err)
+	}
+	styles := modelStyles(results, base)
+	withParams := true
+	for _, s := range ss {
+		withParams = withParams && s.Params > 0
+	}
+
+	rel := make([]float64, len(ss))
+	clean := make([]float64, len(ss))
+	params := make([]float64, len(ss))
+	for i, s := range ss {
+		rel[i], clean[i], params[i] = 100*s.RelativeMCE, 100*s.CleanError, float64(s.Params)/1e6
+	}
+	panels := []*plot.Plot{scatterPanel(ss, styles, clean, rel, "clean error (%)", false)}
+	if withParams {
+		panels = append(panels, scatterPanel(ss, styles, params, rel, "parameters (millions, log scale)", true))
+		panels[1].Y.Label.Text = ""
+	}
+
+	w := vg.Length(5.2) * vg.Inch
+	if withParams {
+		w = 9.5 * vg.Inch
+	}
+	f := frame{Title: "Resilience against clean accuracy and model size"}
+	if !withParams {
+		f.Title = "Resilience against clean accuracy"
+	}
+	return saveFigure(path, w, 4.6*vg.Inch, func(dc draw.Canvas) error {
+		c := f.draw(dc)
+		grid := [][]*plot.Plot{panels}
+		tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Points(18)}
+		cs := plot.Align(grid, tiles, c)
+		for i, p := range panels {
+			p.Draw(cs[0][i])
+		}
+		return nil
+	})
+}
+
+// scatterPanel draws y against x for the models, labels each point and puts the
+// rank correlation in the title.
+func scatterPanel(ss []Summary, styles map[string]seriesStyle, x, y []float64, xlabel string, logX bool) *plot.Plot {
+	p := newPlot()
+	p.X.Label.Text = xlabel
+	p.Y.Label.Text = "relative mCE (% of baseline)"
+	p.Title.Text = "Spearman ρ = " + fmtCorr(spearman(x, y)) + ", Pearson r = " + fmtCorr(pearson(x, y))
+	p.Title.TextStyle = textStyle(labelSize, black)
+	p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
+	p.Add(newGrid())
+	p.Add(hline{Y: 100, Style: draw.LineStyle{Color: midGrey, Width: vg.Points(0.8), Dashes: []vg.Length{vg.Points(4), vg.Points(2.5)}}})
+
+	lbl := &pointLabels{Clear: vg.Points(3.5), Spacing: vg.Points(1.5), Background: white}
+	order := make([]int, 0, len(ss)) // the baseline's label is placed first
+	for i, s := range ss {
+		if s.IsBaseline {
+			order = append([]int{i}, order...)
+		} else {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
+		s := ss[i]
+		sc, err := plotter.NewScatter(plotter.XYs{{X: x[i], Y: y[i]}})
+		if err != nil {
+			continue // NaN or Inf: nothing to draw
+		}
+		sc.GlyphStyle = styles[s.Model].glyphStyle()
+		p.Add(sc)
+		sty := textStyle(noteSize+0.5, darkGrey)
+		if s.IsBaseline {
+			sty = boldStyle(noteSize+0.5, black)
+		}
+		lbl.X, lbl.Y = append(lbl.X, x[i]), append(lbl.Y, y[i])
+		lbl.Labels, lbl.Styles = append(lbl.Labels, s.Model), append(lbl.Styles, sty)
+	}
+	p.Add(lbl)
+
+	xlo, xhi := rangeOf(x)
+	ylo, yhi := rangeOf(append([]float64{100}, y...))
+	if logX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = logTicks{}
+		f := math.Pow(xhi/xlo, 0.12) + 0.15
+		p.X.Min, p.X.Max = xlo/f, xhi*f
+	} else {
+		p.X.Tick.Marker = niceTicks{Target: 5}
+		pad := math.Max(0.5, (xhi-xlo)*0.15)
+		p.X.Min, p.X.Max = math.Max(0, xlo-pad), xhi+pad
+	}
+	p.Y.Tick.Marker = niceTicks{Target: 5}
+	pad := math.Max(2, (yhi-ylo)*0.1)
+	p.Y.Min, p.Y.Max = math.Max(0, ylo-pad), yhi+pad
+	return p
+}
+
+func fmtCorr(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func rangeOf(v []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range v {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
+	}
+	if lo > hi {
+		return 0, 1
+	}
+	return lo, hi
+}
+
+// logTicks labels 1, 2 and 5 times powers of ten on a log axis, keeping only the
+// powers of ten when the range spans many of them.
+type logTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0 && hi > lo) {
+		return nil
+	}
+	mults := []float64{1, 2, 5}
+	if math.Log10(hi/lo) > 2.5 {
+		mults = []float64{1}
+	}
+	var out []plot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		for _, m := range mults {
+			v := m * math.Pow(10, e)
+			if v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
+				out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
+			}
+		}
+	}
+	return out
+}
+

@@ -1,0 +1,133 @@
+package plots
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// ErrorVsSeverity draws, for each corruption family (noise, blur, weather,
+// digital), the error in percent against severity (0 = clean, 1..5) averaged over
+// the family's corruptions, one line per model, in a grid of panels that share
+// their axes and one legend. The baseline, when named or found, is drawn in thick
+// black. Families no result has are left out.
+func ErrorVsSeverity(results []Result, baseline, path string) error {
+	if _, err := formatOf(path); err != nil {
+		return err
+	}
+	if len(results) == 0 {
+		return errors.New("error vs severity: no results")
+	}
+	base, err := FindBaseline(results, baseline)
+	if err != nil {
+		return fmt.Errorf("error vs severity: %w", err)
+	}
+	ss := Summarize(results, base)
+	SortSummaries(ss)
+	byName := map[string]Result{}
+	for _, r := range results {
+		byName[r.Model] = r
+	}
+	styles := modelStyles(results, base)
+
+	var panels []*plot.Plot
+	ymax := 0.0
+	for _, fam := range Families {
+		p := newPlot()
+		var lines []plot.Plotter
+		var baseLine []plot.Plotter
+		for _, s := range ss {
+			errs, ok := FamilyErrors(byName[s.Model], fam)
+			if !ok {
+				continue
+			}
+			xys := make(plotter.XYs, len(errs))
+			for i, e := range errs {
+				xys[i] = plotter.XY{X: float64(i), Y: 100 * e}
+				ymax = math.Max(ymax, 100*e)
+			}
+			l, sc, err := plotter.NewLinePoints(xys)
+			if err != nil {
+				return fmt.Errorf("error vs severity: %s: %w", s.Model, err)
+			}
+			st := styles[s.Model]
+			l.LineStyle = st.lineStyle()
+			sc.GlyphStyle = st.glyphStyle()
+			if s.IsBaseline {
+				baseLine = append(baseLine, l, sc)
+			} else {
+				lines = append(lines, l, sc)
+			}
+		}
+		if len(lines)+len(baseLine) == 0 {
+			continue
+		}
+		p.Title.Text = strings.ToUpper(fam[:1]) + fam[1:]
+		p.Title.TextStyle = boldStyle(labelSize, black)
+		p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
+		p.Add(newGrid())
+		p.Add(lines...)
+		p.Add(baseLine...)
+		panels = append(panels, p)
+	}
+	if len(panels) == 0 {
+		return errors.New("error vs severity: no result has a corruption of a known family")
+	}
+
+	cols := min(2, len(panels))
+	rows := (len(panels) + cols - 1) / cols
+	grid := make([][]*plot.Plot, rows)
+	for i := range grid {
+		grid[i] = make([]*plot.Plot, cols)
+	}
+	sevTicks := plot.ConstantTicks{{Value: 0, Label: "clean"}}
+	for s := 1; s <= severities; s++ {
+		sevTicks = append(sevTicks, plot.Tick{Value: float64(s), Label: fmt.Sprint(s)})
+	}
+	for i, p := range panels {
+		r, c := i/cols, i%cols
+		grid[r][c] = p
+		p.X.Min, p.X.Max = 0, severities
+		p.X.Tick.Marker = sevTicks
+				p.Y.Min, p.Y.Max = 0, math.Max(5, ymax*1.04)
+		p.Y.Tick.Marker = niceTicks{Target: 5}
+		if r == rows-1 || i+cols >= len(panels) {
+			p.X.Label.Text = "severity"
+		}
+		if c == 0 {
+			p.Y.Label.Text = "error (%)"
+		}
+	}
+
+	f := frame{Title: "Error against corruption severity, by corruption family"}
+	for _, s := range ss {
+		label := s.Model
+		if s.IsBaseline {
+			label += " (baseline)"
+		}
+		f.Legend = append(f.Legend, legendItem{Label: label, Thumb: seriesThumb{styles[s.Model]}, Bold: s.IsBaseline})
+	}
+	legendRows := math.Ceil(float64(len(ss)) / 4)
+	w := 7 * vg.Inch
+	h := vg.Length(2.3*float64(rows)+0.5) * vg.Inch
+	h += vg.Length(legendRows) * vg.Points(legendSize*1.6)
+	return saveFigure(path, w, h, func(dc draw.Canvas) error {
+		c := f.draw(dc)
+		tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Points(14), PadY: vg.Points(10)}
+		canvases := plot.Align(grid, tiles, c)
+		for r := range grid {
+			for col, p := range grid[r] {
+				if p != nil {
+					p.Draw(canvases[r][col])
+				}
+			}
+		}
+		return nil
+	})
+}
