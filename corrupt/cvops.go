@@ -472,14 +472,15 @@ type linearTap struct {
 	a0, a1 int32
 }
 
-// resizeTaps computes OpenCV's INTER_LINEAR source positions and weights along one
-// axis: f = float32((d+0.5)·scale − 0.5), i = floor(f), weights (1−frac, frac) rounded
-// to Q11 half to even. Along x (clampFrac) a position left of 0 or right of n−1 uses
-// the edge pixel alone; along y OpenCV keeps the fraction and clips the two row
-// indices instead.
-func resizeTaps(dn, sn int, scale float64, clampFrac bool) []linearTap {
-	taps := make([]linearTap, dn)
-	for d := range taps {
+// resizeTaps computes OpenCV's INTER_LINEAR source positions and weights of output
+// coordinates d0 … d0+n−1 along one axis of length sn: f = float32((d+0.5)·scale −
+// 0.5), i = floor(f), weights (1−frac, frac) rounded to Q11 half to even. Along x
+// (clampFrac) a position left of 0 or right of sn−1 uses the edge pixel alone; along
+// y OpenCV keeps the fraction and clips the two row indices instead.
+func resizeTaps(d0, n, sn int, scale float64, clampFrac bool) []linearTap {
+	taps := make([]linearTap, n)
+	for k := range taps {
+		d := d0 + k
 		f := float32((float64(d)+0.5)*scale - 0.5)
 		i := int(math.Floor(float64(f)))
 		f -= float32(i)
@@ -491,15 +492,20 @@ func resizeTaps(dn, sn int, scale float64, clampFrac bool) []linearTap {
 				f, i = 0, sn-1
 			}
 		}
-		t := linearTap{
+		taps[k] = linearTap{
 			i0: min(max(i, 0), sn-1),
 			i1: min(max(i+1, 0), sn-1),
 			a0: int32(math.RoundToEven(float64((1 - f) * resizeCoefScale))),
 			a1: int32(math.RoundToEven(float64(f * resizeCoefScale))),
 		}
-		taps[d] = t
 	}
 	return taps
+}
+
+// resizedSize is the output size of cv::resize(src, (0,0), fx, fy): round half to
+// even of W·fx and H·fy.
+func resizedSize(h, w int, fx, fy float64) (dh, dw int) {
+	return int(math.RoundToEven(float64(h) * fy)), int(math.RoundToEven(float64(w) * fx))
 }
 
 // resizeLinearU8 is cv::resize(src, dsize=(0,0), fx, fy, INTER_LINEAR) for an 8-bit
@@ -513,18 +519,24 @@ func resizeTaps(dn, sn int, scale float64, clampFrac bool) []linearTap {
 // 5k+2), the result is an exact subsample. OpenCV switches to INTER_AREA when both
 // factors are exactly 1/2; that case is not reproduced here.
 func resizeLinearU8(src Image, fx, fy float64) Image {
-	dw := int(math.RoundToEven(float64(src.W) * fx))
-	dh := int(math.RoundToEven(float64(src.H) * fy))
+	dh, dw := resizedSize(src.H, src.W, fx, fy)
 	if dw <= 0 || dh <= 0 {
 		return NewImage(0, 0, src.C)
 	}
 	if dw == src.W && dh == src.H {
 		return src.Clone()
 	}
+	return resizeLinearRegion(src, fx, fy, 0, 0, dh, dw)
+}
+
+// resizeLinearRegion returns rows y0 … y0+h−1 and columns x0 … x0+w−1 of
+// resizeLinearU8(src, fx, fy) (which must lie inside its output, and the output must
+// differ in size from src), computing only those pixels.
+func resizeLinearRegion(src Image, fx, fy float64, y0, x0, h, w int) Image {
 	c := src.C
-	xt := resizeTaps(dw, src.W, 1/fx, true)
-	yt := resizeTaps(dh, src.H, 1/fy, false)
-	dst := NewImage(dh, dw, c)
+	xt := resizeTaps(x0, w, src.W, 1/fx, true)
+	yt := resizeTaps(y0, h, src.H, 1/fy, false)
+	dst := NewImage(h, w, c)
 	// Horizontal pass of each source row used, cached by row index.
 	hrow := func(y int, out []int32) {
 		row := src.Pix[y*src.W*c:][:src.W*c]
@@ -538,8 +550,8 @@ func resizeLinearU8(src Image, fx, fy float64) Image {
 			}
 		}
 	}
-	r0 := make([]int32, dw*c)
-	r1 := make([]int32, dw*c)
+	r0 := make([]int32, w*c)
+	r1 := make([]int32, w*c)
 	last0, last1 := -1, -1
 	for dy, t := range yt {
 		if t.i0 != last0 {
@@ -555,7 +567,7 @@ func resizeLinearU8(src Image, fx, fy float64) Image {
 			hrow(t.i1, r1)
 			last1 = t.i1
 		}
-		out := dst.Pix[dy*dw*c:][:dw*c]
+		out := dst.Pix[dy*w*c:][:w*c]
 		b0, b1 := t.a0, t.a1
 		for x := range out {
 			// OpenCV's vectorised vertical pass (VResizeLinearVec_32s8u): the Q11 row

@@ -213,6 +213,18 @@ func TestResizeLinearMatchesOpenCV(t *testing.T) {
 			if n, first := wxDiffU8(got.Pix, want); n > 0 {
 				t.Errorf("%s: %d of %d values differ, first %s", out, n, len(want), first)
 			}
+			// A region computed alone equals the same window of the whole output.
+			if got.H > 2 && got.W > 3 && (got.H != img.H || got.W != img.W) {
+				y0, x0, rh, rw := got.H/3, got.W/4, got.H-got.H/3-1, got.W/2
+				reg := resizeLinearRegion(img, fac, fac, y0, x0, rh, rw)
+				for y := 0; y < rh; y++ {
+					a := reg.Pix[y*rw*img.C:][:rw*img.C]
+					b := got.Pix[((y0+y)*got.W+x0)*img.C:][:rw*img.C]
+					if n, first := wxDiffU8(a, b); n > 0 {
+						t.Fatalf("%s region row %d: %d values differ, first %s", out, y, n, first)
+					}
+				}
+			}
 		}
 	}
 }

@@ -35,7 +35,9 @@ import (
 //
 // and is raised, if needed, until the scaled texture is larger than the image on both
 // axes (the original textures always are). Scaled textures are computed once per
-// texture set and factor and cached.
+// texture set and image size and cached; when a set would be too large to keep (big
+// images under the CIFAR constants), each crop is resized on demand instead, with the
+// same pixels.
 
 func init() {
 	register(&Corruption{Name: "frost", Index: 8, Family: "weather", Benchmark: true, Random: true, Apply: frost})
@@ -206,7 +208,7 @@ func frostFit(f float64, th, tw, h, w int) float64 {
 	return f
 }
 
-// frostCacheKey identifies a set of scaled textures.
+// frostCacheKey identifies a set of textures prepared for one image size.
 type frostCacheKey struct {
 	ft *FrostTextures
 	ps ParamSet
@@ -214,51 +216,92 @@ type frostCacheKey struct {
 	w  int
 }
 
-// frostScaled holds one texture set scaled for one image size.
-type frostScaled struct {
-	once sync.Once
-	imgs []Image
+// frostPrepared is one texture prepared for an image size: the scale factor and the
+// scaled size, and the scaled pixels when the set is small enough to keep them (else
+// each crop is computed from the original texture on demand, with the same result).
+type frostPrepared struct {
+	src    Image
+	f      float64
+	sh, sw int
+	scaled Image // empty when crops are computed on demand
 }
 
-const frostCacheMax = 64
+// frostSet is a texture set prepared for one image size.
+type frostSet struct {
+	once  sync.Once
+	texs  []frostPrepared
+	bytes int64
+}
 
-var (
-	frostCache      sync.Map // frostCacheKey → *frostScaled
-	frostCacheCount atomic.Int64
+const (
+	frostCacheMax   = 64        // sets
+	frostCacheBytes = 256 << 20 // scaled pixels kept by all sets
 )
 
-// scaledFrost returns ft's textures scaled for an h×w image under ps, computing them
-// once and caching them (the cache is emptied when it exceeds frostCacheMax
-// entries). The cache is keyed by the FrostTextures pointer: textures must not be
-// modified after their first use.
-func scaledFrost(ft *FrostTextures, ps ParamSet, h, w int) []Image {
+// frostScaledPerSet is the largest scaled texture set (in bytes) whose pixels are
+// kept; larger sets resize each crop on demand.
+var frostScaledPerSet = 32 << 20
+
+var (
+	frostCache      sync.Map // frostCacheKey → *frostSet
+	frostCacheCount atomic.Int64
+	frostCacheSize  atomic.Int64
+)
+
+// preparedFrost returns ft's textures prepared for an h×w image under ps, computed
+// once and cached (the cache is emptied when it holds more than frostCacheMax sets or
+// frostCacheBytes of scaled pixels). The cache is keyed by the FrostTextures
+// pointer: textures must not be modified after their first use.
+func preparedFrost(ft *FrostTextures, ps ParamSet, h, w int) []frostPrepared {
 	key := frostCacheKey{ft, ps, h, w}
 	v, ok := frostCache.Load(key)
 	if !ok {
-		if frostCacheCount.Load() >= frostCacheMax {
+		if frostCacheCount.Load() >= frostCacheMax || frostCacheSize.Load() >= frostCacheBytes {
 			frostCache.Clear()
 			frostCacheCount.Store(0)
+			frostCacheSize.Store(0)
 		}
 		var loaded bool
-		v, loaded = frostCache.LoadOrStore(key, &frostScaled{})
+		v, loaded = frostCache.LoadOrStore(key, &frostSet{})
 		if !loaded {
 			frostCacheCount.Add(1)
 		}
 	}
-	e := v.(*frostScaled)
+	e := v.(*frostSet)
 	e.once.Do(func() {
 		f0 := frostScaleFactor(ps, h, w)
-		e.imgs = make([]Image, len(ft.Images))
+		e.texs = make([]frostPrepared, len(ft.Images))
+		total := 0
 		for i, t := range ft.Images {
 			f := frostFit(f0, t.H, t.W, h, w)
+			sh, sw := resizedSize(t.H, t.W, f, f)
+			e.texs[i] = frostPrepared{src: t, f: f, sh: sh, sw: sw}
 			if f == 1 {
-				e.imgs[i] = t
-				continue
+				e.texs[i].sh, e.texs[i].sw, e.texs[i].scaled = t.H, t.W, t
+			} else {
+				total += sh * sw * t.C
 			}
-			e.imgs[i] = resizeLinearU8(t, f, f)
+		}
+		if total <= frostScaledPerSet {
+			for i := range e.texs {
+				if t := &e.texs[i]; t.f != 1 {
+					t.scaled = resizeLinearU8(t.src, t.f, t.f)
+				}
+			}
+			e.bytes = int64(total)
+			frostCacheSize.Add(e.bytes)
 		}
 	})
-	return e.imgs
+	return e.texs
+}
+
+// crop returns the h×w window at (y0, x0) of the scaled texture as an image and the
+// offset of the window in it.
+func (t *frostPrepared) crop(y0, x0, h, w int) (Image, int, int) {
+	if t.scaled.Pix != nil {
+		return t.scaled, y0, x0
+	}
+	return resizeLinearRegion(t.src, t.f, t.f, y0, x0, h, w), 0, 0
 }
 
 // frostTextures returns the textures of opt, or the cached procedural ones.
@@ -273,10 +316,11 @@ func frostTextures(opt *Options) *FrostTextures {
 func frost(src Image, sev int, rng RNG, opt *Options) Image {
 	ab := frostParams.get(paramsOf(opt), clampSev(sev))
 	h, w, c := src.H, src.W, src.C
-	texs := scaledFrost(frostTextures(opt), paramsOf(opt), h, w)
-	t := texs[rng.IntN(0, len(texs))]
-	y0 := rng.IntN(0, t.H-h)
-	x0 := rng.IntN(0, t.W-w)
+	texs := preparedFrost(frostTextures(opt), paramsOf(opt), h, w)
+	tp := &texs[rng.IntN(0, len(texs))]
+	y0 := rng.IntN(0, tp.sh-h)
+	x0 := rng.IntN(0, tp.sw-w)
+	t, ty, tx := tp.crop(y0, x0, h, w)
 
 	var ta, tb [256]float64
 	for v := range ta {
@@ -286,7 +330,7 @@ func frost(src Image, sev int, rng RNG, opt *Options) Image {
 	out := NewImage(h, w, c)
 	tc := t.C
 	for y := 0; y < h; y++ {
-		trow := t.Pix[((y0+y)*t.W+x0)*tc:][:w*tc]
+		trow := t.Pix[((ty+y)*t.W+tx)*tc:][:w*tc]
 		srow := src.Pix[y*w*c:][:w*c]
 		orow := out.Pix[y*w*c:][:w*c]
 		if c == 3 && tc == 3 {

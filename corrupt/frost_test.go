@@ -189,6 +189,34 @@ func TestFrostScaleRule(t *testing.T) {
 	}
 }
 
+// TestFrostOnDemandCrops: when the scaled set is too large to keep, crops resized
+// on demand give the same output as crops of the kept scaled textures.
+func TestFrostOnDemandCrops(t *testing.T) {
+	small := &FrostTextures{}
+	for i := 0; i < 5; i++ {
+		small.Images = append(small.Images, wxTestImage(30+7*i, 45+5*i, 3, uint32(20+i)))
+	}
+	kept := &FrostTextures{Images: small.Images}
+	old := frostScaledPerSet
+	frostScaledPerSet = 0
+	t.Cleanup(func() { frostScaledPerSet = old })
+	for _, sz := range [][2]int{{40, 40}, {57, 23}} {
+		img := wxTestImage(sz[0], sz[1], 3, 3)
+		for sev := 1; sev <= 5; sev++ {
+			lazy := frost(img, sev, NewNumpyRNG(uint32(sev)), &Options{Frost: small})
+			if p := preparedFrost(small, CIFAR, sz[0], sz[1]); p[0].scaled.Pix != nil {
+				t.Fatal("set kept despite the size limit")
+			}
+			frostScaledPerSet = old
+			full := frost(img, sev, NewNumpyRNG(uint32(sev)), &Options{Frost: kept})
+			frostScaledPerSet = 0
+			if n, first := wxDiffU8(lazy.Pix, full.Pix); n > 0 {
+				t.Fatalf("%v sev %d: %d values differ, first %s", sz, sev, n, first)
+			}
+		}
+	}
+}
+
 // TestFrostImageNet: at 224×224 with ImageNet constants the crop comes from the
 // full-resolution texture: out = clip(a·x + b·texture[y0:y0+224, x0:x0+224]).
 func TestFrostImageNet(t *testing.T) {
