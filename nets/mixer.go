@@ -128,6 +128,10 @@ func (m *Mixer) FixedInputSize() int64 { return m.image }
 // Forward implements Model. The features are the token average of the final
 // LayerNorm's output (N, D).
 func (m *Mixer) Forward(x *torch.Tensor) (logits, features *torch.Tensor) {
+	if x.Err() == nil && (x.Dim() != 4 || x.Size(2) != m.image || x.Size(3) != m.image) {
+		err := torch.Fail(x.Scope(), fmt.Errorf("mlp_mixer: input shape %v; this mixer takes (N, C, %d, %d)", x.Shape(), m.image, m.image))
+		return err, err
+	}
 	y := m.stem.Forward(x).Flatten(2, 3).Transpose(1, 2) // (N, S, D)
 	for _, blk := range m.blocks {
 		t := blk.mlpTokens.Forward(blk.norm1.Forward(y).Transpose(1, 2)).Transpose(1, 2)
