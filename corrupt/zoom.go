@@ -77,31 +77,38 @@ type zoomCol struct {
 	zero   bool
 }
 
-type zoomAxisKey struct {
-	n int
-	z float64
-}
+// zoomAxisKey identifies an axis table: it depends on z only through the crop and
+// zoomed lengths, so factors that share them (1.02 and 1.03 on 32 pixels) share
+// one table, and zoom_blur computes their identical zooms once.
+type zoomAxisKey struct{ n, crop, out int }
 
 var zoomAxisCache sync.Map // zoomAxisKey → *zoomAxis
+
+// zoomSizes returns clipped_zoom's crop length and zoomed length for an axis of
+// length n and factor z ≥ 1 (§3.2; the zoomed length rounds half to even, as
+// Python's round does).
+func zoomSizes(n int, z float64) (crop, out int) {
+	crop = min(max(int(math.Ceil(float64(n)/z)), 1), n)
+	out = max(int(math.RoundToEven(float64(crop)*z)), n)
+	return
+}
 
 // zoomAxisFor returns the (cached) clipped_zoom table of an axis of length n for zoom
 // factor z ≥ 1.
 func zoomAxisFor(n int, z float64) *zoomAxis {
-	key := zoomAxisKey{n, z}
+	ch, out := zoomSizes(n, z)
+	key := zoomAxisKey{n, ch, out}
 	if a, ok := zoomAxisCache.Load(key); ok {
 		return a.(*zoomAxis)
 	}
-	a := newZoomAxis(n, z)
+	a := newZoomAxis(n, ch, out)
 	zoomAxisCache.Store(key, a)
 	return a
 }
 
-func newZoomAxis(n int, z float64) *zoomAxis {
-	ch := int(math.Ceil(float64(n) / z))
-	ch = min(max(ch, 1), n)
+// newZoomAxis builds the table of an axis of length n cropped to ch and zoomed to out.
+func newZoomAxis(n, ch, out int) *zoomAxis {
 	top := (n - ch) / 2
-	out := int(math.RoundToEven(float64(ch) * z)) // Python's round: half to even
-	out = max(out, n)
 	trim := (out - n) / 2
 	factor := 1.0
 	if out > 1 {
@@ -156,8 +163,12 @@ func clippedZoomRow[T zoomFloat](dst []T, src []float64, w, c, y int, ay, ax *zo
 	r1 := src[ay.i1[y]*rowLen : (ay.i1[y]+1)*rowLen]
 	wy0, wy1 := ay.w0[y], ay.w1[y]
 	two := wy1 != 0 // the second row's terms are exact zeros otherwise
-	if c == 3 && add {
-		zoomCols3Add(d, r0, r1, wy0, wy1, ax.cols, two)
+	if c == 3 {
+		if add {
+			zoomCols3Add(d, r0, r1, wy0, wy1, ax.cols, two)
+		} else {
+			zoomCols3Set(d, r0, r1, wy0, wy1, ax.cols, two)
+		}
 		return
 	}
 	for x := 0; x < w; x++ {
@@ -257,11 +268,47 @@ func zoomCols3Add[T zoomFloat](d []T, r0, r1 []float64, wy0, wy1 float64, cols [
 	}
 }
 
+// zoomCols3Set stores one three-channel output row of clipped_zoom, rounded to T, in
+// d (the arithmetic of zoomCols3Add).
+func zoomCols3Set[T zoomFloat](d []T, r0, r1 []float64, wy0, wy1 float64, cols []zoomCol, two bool) {
+	d = d[:3*len(cols)]
+	for x := range cols {
+		col := &cols[x]
+		o := d[3*x : 3*x+3 : 3*x+3]
+		if col.zero {
+			o[0], o[1], o[2] = 0, 0, 0
+			continue
+		}
+		if !two || !col.two {
+			t0, t1, t2 := zoomPixel3(r0, r1, wy0, wy1, col, two)
+			o[0], o[1], o[2] = T(t0), T(t1), T(t2)
+			continue
+		}
+		wx0, wx1 := col.w0, col.w1
+		a := r0[col.x0 : col.x0+6 : col.x0+6]
+		e := r1[col.x0 : col.x0+6 : col.x0+6]
+		t0 := float64(float64(a[0]*wy0)*wx0) + float64(float64(a[3]*wy0)*wx1)
+		t1 := float64(float64(a[1]*wy0)*wx0) + float64(float64(a[4]*wy0)*wx1)
+		t2 := float64(float64(a[2]*wy0)*wx0) + float64(float64(a[5]*wy0)*wx1)
+		t0 += float64(float64(e[0]*wy1) * wx0)
+		t1 += float64(float64(e[1]*wy1) * wx0)
+		t2 += float64(float64(e[2]*wy1) * wx0)
+		t0 += float64(float64(e[3]*wy1) * wx1)
+		t1 += float64(float64(e[4]*wy1) * wx1)
+		t2 += float64(float64(e[5]*wy1) * wx1)
+		o[0], o[1], o[2] = T(t0), T(t1), T(t2)
+	}
+}
+
 // clippedZoom computes dst = clipped_zoom(src, z) (add false) or dst += it (add
 // true) on an h×w×c plane whose values src holds as float64, rounding to the dtype
 // T; dst and src must not overlap.
 func clippedZoom[T zoomFloat](dst []T, src []float64, h, w, c int, z float64, add bool) {
-	ay, ax := zoomAxisFor(h, z), zoomAxisFor(w, z)
+	clippedZoomAxes(dst, src, h, w, c, zoomAxisFor(h, z), zoomAxisFor(w, z), add)
+}
+
+// clippedZoomAxes is clippedZoom with the axis tables given.
+func clippedZoomAxes[T zoomFloat](dst []T, src []float64, h, w, c int, ay, ax *zoomAxis, add bool) {
 	n := h * w * c
 	if ay.identity && ax.identity {
 		if add {
@@ -289,20 +336,34 @@ var zoomIn32 = func() (t [256]float32) {
 	return
 }()
 
-var zoomFactorCache sync.Map // zoomRange → []float64
+// zoomPlan is zoom_blur's work for one image size and factor list: the axis tables
+// of every factor.
+type zoomPlan struct{ ay, ax []*zoomAxis }
 
-func zoomFactors(r zoomRange) []float64 {
-	if f, ok := zoomFactorCache.Load(r); ok {
-		return f.([]float64)
+type zoomPlanKey struct {
+	h, w int
+	r    zoomRange
+}
+
+var zoomPlanCache sync.Map // zoomPlanKey → *zoomPlan
+
+func zoomPlanFor(h, w int, r zoomRange) *zoomPlan {
+	key := zoomPlanKey{h, w, r}
+	if p, ok := zoomPlanCache.Load(key); ok {
+		return p.(*zoomPlan)
 	}
-	f := npArange(r.start, r.stop, r.step)
-	zoomFactorCache.Store(r, f)
-	return f
+	p := &zoomPlan{}
+	for _, z := range npArange(r.start, r.stop, r.step) {
+		p.ay = append(p.ay, zoomAxisFor(h, z))
+		p.ax = append(p.ax, zoomAxisFor(w, z))
+	}
+	zoomPlanCache.Store(key, p)
+	return p
 }
 
 type zoomScratch struct {
-	xf, acc []float32
-	x64     []float64
+	xf, acc, z []float32
+	x64        []float64
 }
 
 var zoomScratchPool = sync.Pool{New: func() any { return new(zoomScratch) }}
@@ -310,24 +371,44 @@ var zoomScratchPool = sync.Pool{New: func() any { return new(zoomScratch) }}
 // zoomBlur is the zoom_blur corruption: the mean of the float32 image and its
 // clipped zooms by every factor of the severity's list, in float32.
 func zoomBlur(src Image, sev int, _ RNG, opt *Options) Image {
-	factors := zoomFactors(zoomBlurRanges[paramSetOf(opt)][sev-1])
 	h, w, c := src.H, src.W, src.C
+	plan := zoomPlanFor(h, w, zoomBlurRanges[paramSetOf(opt)][sev-1])
 	n := h * w * c
 	s := zoomScratchPool.Get().(*zoomScratch)
 	defer zoomScratchPool.Put(s)
 	if cap(s.xf) < n {
-		s.xf, s.acc, s.x64 = make([]float32, n), make([]float32, n), make([]float64, n)
+		s.xf, s.acc, s.z, s.x64 = make([]float32, n), make([]float32, n), make([]float32, n), make([]float64, n)
 	}
-	xf, acc, x64 := s.xf[:n], s.acc[:n], s.x64[:n]
+	xf, acc, zb, x64 := s.xf[:n], s.acc[:n], s.z[:n], s.x64[:n]
 	for i, v := range src.Pix {
 		xf[i] = zoomIn32[v]
 		x64[i] = float64(xf[i])
 	}
 	clear(acc)
-	for _, z := range factors {
-		clippedZoom(acc, x64, h, w, c, z, true)
+	// acc += zoom_i in factor order. Consecutive factors with the same tables give
+	// the same float32 zoom: compute it once and add it as often (still one float32
+	// addition per factor, in order).
+	for i := 0; i < len(plan.ay); {
+		ay, ax := plan.ay[i], plan.ax[i]
+		run := 1
+		for i+run < len(plan.ay) && plan.ay[i+run] == ay && plan.ax[i+run] == ax {
+			run++
+		}
+		if run == 1 || (ay.identity && ax.identity) {
+			for k := 0; k < run; k++ {
+				clippedZoomAxes(acc, x64, h, w, c, ay, ax, true)
+			}
+		} else {
+			clippedZoomAxes(zb, x64, h, w, c, ay, ax, false)
+			for k := 0; k < run; k++ {
+				for j, v := range zb {
+					acc[j] += v
+				}
+			}
+		}
+		i += run
 	}
-	div := float32(len(factors) + 1)
+	div := float32(len(plan.ay) + 1)
 	out := NewImage(h, w, c)
 	for i := range out.Pix {
 		v := (xf[i] + acc[i]) / div

@@ -40,7 +40,7 @@ func TestClippedZoomSizes(t *testing.T) {
 	top := []int{0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3}
 	out := []int{32, 32, 33, 33, 32, 33, 33, 32, 32, 33, 33, 32, 32, 33, 33, 32, 32, 33, 33, 32, 32, 33, 33, 33, 32, 33}
 	for i, z := range f {
-		a := newZoomAxis(32, z)
+		a := zoomAxisFor(32, z)
 		if a.crop != ch[i] || a.top != top[i] || a.out != out[i] || a.trim != 0 {
 			t.Errorf("z=%v: crop %d top %d out %d trim %d, want %d %d %d 0", z, a.crop, a.top, a.out, a.trim, ch[i], top[i], out[i])
 		}
@@ -52,14 +52,14 @@ func TestClippedZoomSizes(t *testing.T) {
 		z                    float64
 		crop, top, out, trim int
 	}{{1, 32, 0, 32, 0}, {1.75, 19, 6, 33, 0}, {2.25, 15, 8, 34, 1}, {1.25, 26, 3, 32, 0}} {
-		a := newZoomAxis(32, c.z)
+		a := zoomAxisFor(32, c.z)
 		if a.crop != c.crop || a.top != c.top || a.out != c.out || a.trim != c.trim {
 			t.Errorf("snow z=%v: %d %d %d %d, want %d %d %d %d", c.z, a.crop, a.top, a.out, a.trim, c.crop, c.top, c.out, c.trim)
 		}
 	}
 	// Rounding puts the last output coordinate of 30 → 36 beyond sample 29: scipy
 	// gives 0 there (checked with scipy 1.10).
-	if a := newZoomAxis(36, npArange(1, 1.21, 0.01)[20]); !a.zero[35] || a.zero[34] {
+	if a := zoomAxisFor(36, npArange(1, 1.21, 0.01)[20]); !a.zero[35] || a.zero[34] {
 		t.Errorf("36 at z=1.2: zero flags %v %v, want false true", a.zero[34], a.zero[35])
 	}
 }
@@ -83,3 +83,23 @@ func TestClippedZoomConstant(t *testing.T) {
 }
 
 func BenchmarkGeoZoomBlur(b *testing.B) { geoBench(b, "zoom_blur") }
+
+// Factors with the same crop and zoomed lengths share one table (zoom_blur computes
+// their zoom once): 1.02 and 1.03 on 32 pixels, but not 1.03 and 1.04.
+func TestZoomAxisShared(t *testing.T) {
+	f := npArange(1, 1.26, 0.01)
+	if zoomAxisFor(32, f[2]) != zoomAxisFor(32, f[3]) {
+		t.Error("1.02 and 1.03 do not share a table")
+	}
+	if zoomAxisFor(32, f[3]) == zoomAxisFor(32, f[4]) {
+		t.Error("1.03 and 1.04 share a table")
+	}
+	p := zoomPlanFor(32, 32, zoomRange{1, 1.16, 0.01})
+	distinct := map[*zoomAxis]bool{}
+	for _, a := range p.ay {
+		distinct[a] = true
+	}
+	if len(p.ay) != 16 || len(distinct) != 9 { // identity + 8 zooms
+		t.Errorf("severity 3 plan: %d factors, %d distinct tables; want 16, 9", len(p.ay), len(distinct))
+	}
+}
