@@ -29,8 +29,9 @@ import (
 // input whose patch grid differs from the built one (e.g. 28×28 Fashion-MNIST
 // images: a 7×7 grid) gets the grid part of the positional embedding resized
 // bilinearly (align_corners false) to its grid; at the built size the forward is
-// exactly torchvision's. The side must be a multiple of the patch size
-// (torchvision's conv_proj drops any remainder, and so does this one).
+// exactly torchvision's. A side that is not a multiple of the patch size loses its
+// remainder (as torchvision's conv_proj would). The smallest input registered is
+// 16×16 for vit_small (a 4×4 grid) and 224×224 for vit_b_16.
 //
 // Width: the head dimension (hidden/heads) and the MLP size are scaled, the number of
 // heads and layers kept, so hidden = heads · round(width · hidden/heads).
