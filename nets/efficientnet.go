@@ -18,6 +18,8 @@ import (
 // CIFAR style (not in huyvnphan's collection): torchvision's names and shapes; the
 // stem convolution and the first block of the second stage (16 → 24 channels) have
 // stride 1 instead of 2, so the total stride is 8 and a 32×32 input ends at 4×4.
+// That block gets the skip connection (with stochastic depth) when its channel
+// counts agree, which happens at small widths (16 and 24 both round to 8).
 //
 // Width: torchvision's width_mult rule (channels × width rounded to a multiple of 8,
 // see makeDivisible); the depth multiplier is 1.

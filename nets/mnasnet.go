@@ -17,7 +17,9 @@ import (
 //
 // CIFAR style (not in huyvnphan's collection): torchvision's names and shapes; the
 // stem convolution and the first block of the first stack have stride 1 instead of
-// 2, so the total stride is 8 and a 32×32 input ends at 4×4.
+// 2, so the total stride is 8 and a 32×32 input ends at 4×4. That block gets the
+// skip connection when its channel counts agree (at small widths, where 16 and 24
+// both round to 8).
 //
 // Width: torchvision's alpha rule: the stage depths 32, 16, 24, 40, 80, 96, 192, 320
 // are scaled and rounded to a multiple of 8, rounding up unless that adds more

@@ -14,7 +14,10 @@ import (
 // CIFAR style:
 //   - mobilenet_v2 follows huyvnphan/PyTorch_CIFAR10: the stem convolution and the
 //     second inverted-residual setting (t=6, c=24, n=2) have stride 1 instead of 2,
-//     so the network's total stride is 8 and a 32×32 input ends at 4×4.
+//     so the network's total stride is 8 and a 32×32 input ends at 4×4. As
+//     upstream (which edits the block table), the skip connection follows the
+//     block rule with the new stride: at small widths, where 16 and 24 channels
+//     both round to 8, the first block of that setting gets one.
 //   - mobilenet_v3_small (not in huyvnphan's collection) uses the same convention:
 //     the stem and the first bottleneck (the C1 block) have stride 1 instead of 2,
 //     total stride 8, 4×4 at the end for 32×32. Names and shapes stay torchvision's;
