@@ -159,6 +159,9 @@ func imMotionBlur(dst, src []uint8, h, w, c int, radius, sigma, angle float64) {
 	// The quanta 257·v on a plane padded by edge replication, so that every tap of
 	// every pixel is a plain load.
 	pw, ph := w+maxX-minX, h+maxY-minY
+	if motionSparse(dst, src, h, w, c, pw, ph, minX, minY, wts, s) {
+		return
+	}
 	if cap(s.pad) < pw*ph*c {
 		s.pad = make([]float64, pw*ph*c)
 	}
@@ -173,9 +176,6 @@ func imMotionBlur(dst, src []uint8, h, w, c int, radius, sigma, angle float64) {
 				prow[px*c+ch] = quantum8[row[sx*c+ch]]
 			}
 		}
-	}
-	if motionSparse(dst, src, h, w, c, pw, ph, minX, minY, wts, s) {
-		return
 	}
 	for i := 0; i < n; i++ {
 		s.off[i] = ((s.dy[i]-minY)*pw + (s.dx[i] - minX)) * c
@@ -214,13 +214,35 @@ func motionSparse(dst, src []uint8, h, w, c, pw, ph, minX, minY int, wts []float
 	if nonZero*4 > h*w*c {
 		return false
 	}
+	// The non-zero elements of the padded plane: each source pixel at its padded
+	// position, edge pixels also at every position that clamps to them.
 	nz := s.nz[:0]
-	pad := s.pad[:pw*ph*c]
-	for py := 0; py < ph; py++ {
-		for px := 0; px < pw; px++ {
+	for sy := 0; sy < h; sy++ {
+		pyLo, pyHi := sy-minY, sy-minY
+		if sy == 0 {
+			pyLo = 0
+		}
+		if sy == h-1 {
+			pyHi = ph - 1
+		}
+		for sx := 0; sx < w; sx++ {
+			pxLo, pxHi := sx-minX, sx-minX
+			if sx == 0 {
+				pxLo = 0
+			}
+			if sx == w-1 {
+				pxHi = pw - 1
+			}
 			for ch := 0; ch < c; ch++ {
-				if q := pad[(py*pw+px)*c+ch]; q != 0 {
-					nz = append(nz, motionNZ{int32(py), int32(px), int32(ch), q})
+				v := src[(sy*w+sx)*c+ch]
+				if v == 0 {
+					continue
+				}
+				q := quantum8[v]
+				for py := pyLo; py <= pyHi; py++ {
+					for px := pxLo; px <= pxHi; px++ {
+						nz = append(nz, motionNZ{int32(py), int32(px), int32(ch), q})
+					}
 				}
 			}
 		}
