@@ -92,18 +92,23 @@ func RelativeMCEBars(results []Result, baseline, path string) error {
 	if n <= 12 {
 		p.Add(barValues(rel), barValues(mce))
 	}
-	f := frame{Title: "Corruption error relative to the baseline (lower is more resilient)"}
+	f := frame{Title: "Corruption error relative to the baseline (lower is more resilient)", Subtitle: coverageNote(ss)}
 	f.Legend = append(f.Legend, legendItem{Label: "relative mCE", Thumb: swatch{Fill: relColor}})
 	if anyMCE {
 		f.Legend = append(f.Legend, legendItem{Label: "mCE", Thumb: swatch{Fill: mceColor}})
 	}
 	f.Legend = append(f.Legend, legendItem{Label: "baseline (grey) = 100 %", Thumb: ref})
 
-	width := vg.Length(math.Min(16, math.Max(5, 1.4+0.36*float64(n)))) * vg.Inch
-	return saveFigure(path, width, 4.4*vg.Inch, func(dc draw.Canvas) error {
+	width, height := barsSize(n)
+	return saveFigure(path, width, height, func(dc draw.Canvas) error {
 		p.Draw(f.draw(dc))
 		return nil
 	})
+}
+
+// barsSize is the size of the bar chart for n models.
+func barsSize(n int) (w, h vg.Length) {
+	return inches(clamp(1.4+0.36*float64(n), 5, 16)), inches(4.4)
 }
 
 // barValues writes each bar's value (rounded percent) above it.
@@ -135,4 +140,26 @@ func maxOf(vs ...[]float64) float64 {
 		}
 	}
 	return m
+}
+
+// coverageNote says over how many corruptions the means run when that is not the
+// full benchmark ("" when it is, or when the values were read from the results).
+func coverageNote(ss []Summary) string {
+	lo, hi := 0, 0
+	for _, s := range ss {
+		if s.Scored == 0 {
+			continue
+		}
+		if lo == 0 || s.Scored < lo {
+			lo = s.Scored
+		}
+		hi = max(hi, s.Scored)
+	}
+	switch {
+	case hi == 0 || (lo == len(benchmarkFamily) && hi == lo):
+		return ""
+	case lo == hi:
+		return fmt.Sprintf("means over %d of the %d benchmark corruptions", lo, len(benchmarkFamily))
+	}
+	return fmt.Sprintf("means over %d–%d of the %d benchmark corruptions", lo, hi, len(benchmarkFamily))
 }

@@ -35,9 +35,9 @@ func FamilyOf(corruption string) (family string, benchmark bool) {
 
 // FamilyErrors returns a result's error against severity for one family: index 0
 // is the clean error, 1..5 the mean over the family's corruptions at that
-// severity. The family's benchmark corruptions are averaged; its extra ones only
-// when the result has none of the benchmark ones. ok is false when the result has
-// no corruption of the family.
+// severity (NaN where none was evaluated). The family's benchmark corruptions are
+// averaged; its extra ones only when the result has none of the benchmark ones. ok
+// is false when the result has no corruption of the family.
 func FamilyErrors(r Result, family string) (errs [severities + 1]float64, ok bool) {
 	cs := familyCorruptions(r, family)
 	if len(cs) == 0 {
@@ -45,11 +45,17 @@ func FamilyErrors(r Result, family string) (errs [severities + 1]float64, ok boo
 	}
 	errs[0] = r.CleanError
 	for s := 1; s <= severities; s++ {
-		sum := 0.0
+		sum, n := 0.0, 0
 		for _, c := range cs {
-			sum += r.Errors[c][s-1]
+			if e := r.Errors[c][s-1]; evaluated(e) {
+				sum += e
+				n++
+			}
 		}
-		errs[s] = sum / float64(len(cs))
+		errs[s] = math.NaN()
+		if n > 0 {
+			errs[s] = sum / float64(n)
+		}
 	}
 	return errs, true
 }
@@ -74,13 +80,21 @@ func familyCorruptions(r Result, family string) []string {
 	return bench
 }
 
-// meanCorruptionError is the mean error over severities and over the benchmark
-// corruptions of r (over all its corruptions when it has none of those).
+// meanCorruptionError is the mean error over the evaluated severities of the
+// benchmark corruptions of r (of all its corruptions when it has none of those).
 func meanCorruptionError(r Result) float64 {
-	cs := scoredCorruptions(r.Errors, nil)
+	var all []float64
+	for _, c := range scoredCorruptions(r.Errors, nil) {
+		all = append(all, r.Errors[c]...)
+	}
+	return meanEvaluated(all)
+}
+
+// meanEvaluated is the mean of the evaluated cells of es; NaN when there is none.
+func meanEvaluated(es []float64) float64 {
 	sum, n := 0.0, 0
-	for _, c := range cs {
-		for _, e := range r.Errors[c] {
+	for _, e := range es {
+		if evaluated(e) {
 			sum += e
 			n++
 		}

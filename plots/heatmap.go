@@ -64,7 +64,7 @@ func heatmap(results []Result, baseline, path string, ce bool) error {
 					v = 100 * x
 				}
 			} else if es, ok := byName[s.Model].Errors[c]; ok {
-				v = 100 * mean(es)
+				v = 100 * meanEvaluated(es)
 			}
 			vals[i][j] = v
 			if !math.IsNaN(v) {
@@ -116,8 +116,7 @@ func heatmap(results []Result, baseline, path string, ce bool) error {
 	p.X.Tick.Label.Rotation = math.Pi / 4
 	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YTop
 
-	w := vg.Length(math.Min(16, math.Max(6, 2.2+0.33*float64(len(corrs))))) * vg.Inch
-	h := vg.Length(math.Min(20, math.Max(3.2, 2.2+0.24*float64(len(ss))))) * vg.Inch
+	w, h := heatmapSize(len(ss), len(corrs))
 	f := frame{Title: title}
 	return saveFigure(path, w, h, func(dc draw.Canvas) error {
 		c := f.draw(dc)
@@ -135,6 +134,11 @@ func heatmap(results []Result, baseline, path string, ce bool) error {
 	})
 }
 
+// heatmapSize is the size of a heat map of rows models and cols corruptions.
+func heatmapSize(rows, cols int) (w, h vg.Length) {
+	return inches(clamp(2.2+0.33*float64(cols), 6, 16)), inches(clamp(2.2+0.24*float64(rows), 3.2, 20))
+}
+
 // columnGroup is the heading a corruption's column sits under.
 func columnGroup(c string) string {
 	f, bench := FamilyOf(c)
@@ -145,14 +149,6 @@ func columnGroup(c string) string {
 		return "extra"
 	}
 	return f
-}
-
-func mean(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
 }
 
 // cells draws a grid of coloured cells; row 0 is at the top. Columns of different

@@ -18,8 +18,9 @@ type legendItem struct {
 // frame is the part of a figure around its plots: a title and a legend laid out
 // in a grid of equal cells under it, so that neither can cover data.
 type frame struct {
-	Title  string
-	Legend []legendItem
+	Title    string
+	Subtitle string // a smaller grey line under the title
+	Legend   []legendItem
 }
 
 const (
@@ -38,6 +39,12 @@ func (f frame) draw(dc draw.Canvas) draw.Canvas {
 		sty.XAlign, sty.YAlign = draw.XCenter, draw.YTop
 		c.FillText(sty, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y}, f.Title)
 		c.Max.Y -= sty.Height(f.Title) + vg.Points(4)
+	}
+	if f.Subtitle != "" {
+		sty := textStyle(tickSize, darkGrey)
+		sty.XAlign, sty.YAlign = draw.XCenter, draw.YTop
+		c.FillText(sty, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y}, f.Subtitle)
+		c.Max.Y -= sty.Height(f.Subtitle) + vg.Points(4)
 	}
 	if len(f.Legend) > 0 {
 		c.Max.Y -= f.drawLegend(c) + vg.Points(6)

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/divres/divres/corrupt"
 )
 
 // severities is the number of severities every result must report per corruption.
@@ -20,7 +22,8 @@ const severities = 5
 // searched recursively for *.json files; those that are not results (JSON objects
 // without "model" and "errors") are skipped, so a whole run folder can be passed.
 // A file named explicitly must be a result, or a JSON array of results. Every
-// result is checked (a model name, errors in [0, 1] at 5 severities), and two
+// result is checked (a model name, errors in [0, 1] or corrupt.NotEvaluated at 5
+// severities), and two
 // results for the same model, dataset and corruption set are an error.
 func LoadResults(paths ...string) ([]Result, error) {
 	if len(paths) == 0 {
@@ -176,7 +179,7 @@ func validate(r *Result) error {
 			return fmt.Errorf("model %s: corruption %s has %d errors, want one per severity 1..%d", r.Model, c, len(es), severities)
 		}
 		for s, e := range es {
-			if !isFraction(e) {
+			if e != corrupt.NotEvaluated && !isFraction(e) {
 				return fmt.Errorf("model %s: %s severity %d: error %v is not a fraction in [0, 1]", r.Model, c, s+1, e)
 			}
 		}

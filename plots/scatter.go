@@ -42,15 +42,12 @@ func AccuracyVsResilience(results []Result, baseline, path string) error {
 		panels[1].Y.Label.Text = ""
 	}
 
-	w := vg.Length(5.2) * vg.Inch
-	if withParams {
-		w = 9.5 * vg.Inch
-	}
-	f := frame{Title: "Resilience against clean accuracy and model size"}
+	w, h := scatterSize(len(panels))
+	f := frame{Title: "Resilience against clean accuracy and model size", Subtitle: coverageNote(ss)}
 	if !withParams {
 		f.Title = "Resilience against clean accuracy"
 	}
-	return saveFigure(path, w, 4.6*vg.Inch, func(dc draw.Canvas) error {
+	return saveFigure(path, w, h, func(dc draw.Canvas) error {
 		c := f.draw(dc)
 		grid := [][]*plot.Plot{panels}
 		tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Points(18)}
@@ -60,6 +57,14 @@ func AccuracyVsResilience(results []Result, baseline, path string) error {
 		}
 		return nil
 	})
+}
+
+// scatterSize is the size of the scatter figure with one or two panels.
+func scatterSize(panels int) (w, h vg.Length) {
+	if panels > 1 {
+		return inches(9.5), inches(4.6)
+	}
+	return inches(5.2), inches(4.6)
 }
 
 // scatterPanel draws y against x for the models, labels each point and puts the
@@ -162,4 +167,3 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	}
 	return out
 }
-

@@ -47,10 +47,12 @@ func ErrorVsSeverity(results []Result, baseline, path string) error {
 			if !ok {
 				continue
 			}
-			xys := make(plotter.XYs, len(errs))
+			var xys plotter.XYs
 			for i, e := range errs {
-				xys[i] = plotter.XY{X: float64(i), Y: 100 * e}
-				ymax = math.Max(ymax, 100*e)
+				if !math.IsNaN(e) {
+					xys = append(xys, plotter.XY{X: float64(i), Y: 100 * e})
+					ymax = math.Max(ymax, 100*e)
+				}
 			}
 			l, sc, err := plotter.NewLinePoints(xys)
 			if err != nil {
@@ -95,7 +97,7 @@ func ErrorVsSeverity(results []Result, baseline, path string) error {
 		grid[r][c] = p
 		p.X.Min, p.X.Max = 0, severities
 		p.X.Tick.Marker = sevTicks
-				p.Y.Min, p.Y.Max = 0, math.Max(5, ymax*1.04)
+		p.Y.Min, p.Y.Max = 0, math.Max(5, ymax*1.04)
 		p.Y.Tick.Marker = niceTicks{Target: 5}
 		if r == rows-1 || i+cols >= len(panels) {
 			p.X.Label.Text = "severity"
@@ -113,10 +115,7 @@ func ErrorVsSeverity(results []Result, baseline, path string) error {
 		}
 		f.Legend = append(f.Legend, legendItem{Label: label, Thumb: seriesThumb{styles[s.Model]}, Bold: s.IsBaseline})
 	}
-	legendRows := math.Ceil(float64(len(ss)) / 4)
-	w := 7 * vg.Inch
-	h := vg.Length(2.3*float64(rows)+0.5) * vg.Inch
-	h += vg.Length(legendRows) * vg.Points(legendSize*1.6)
+	w, h := severitySize(rows, len(ss))
 	return saveFigure(path, w, h, func(dc draw.Canvas) error {
 		c := f.draw(dc)
 		tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Points(14), PadY: vg.Points(10)}
@@ -130,4 +129,11 @@ func ErrorVsSeverity(results []Result, baseline, path string) error {
 		}
 		return nil
 	})
+}
+
+// severitySize is the size of the severity figure with rows of panels and a
+// legend of n models.
+func severitySize(rows, n int) (w, h vg.Length) {
+	legendRows := math.Ceil(float64(n) / 4)
+	return inches(7), inches(2.3*float64(rows)+0.5) + vg.Length(legendRows)*vg.Points(legendSize*1.6)
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	xfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/text"
@@ -36,7 +37,7 @@ func textStyle(size vg.Length, clr color.Color) text.Style {
 // boldStyle is textStyle in bold.
 func boldStyle(size vg.Length, clr color.Color) text.Style {
 	s := textStyle(size, clr)
-	s.Font = font.From(font.Font{Typeface: "Liberation", Variant: "Sans", Weight: 700}, size)
+	s.Font = font.From(font.Font{Typeface: "Liberation", Variant: "Sans", Weight: xfont.WeightBold}, size)
 	return s
 }
 
@@ -166,3 +167,8 @@ var (
 	posInf = math.Inf(1)
 	negInf = math.Inf(-1)
 )
+
+// inches converts a length in inches.
+func inches(v float64) vg.Length { return vg.Length(v) * vg.Inch }
+
+func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }

@@ -23,6 +23,9 @@ type Summary struct {
 	MCE, RelativeMCE float64
 	// CE and RelativeCE are per corruption.
 	CE, RelativeCE map[string]float64
+	// Scored is the number of corruptions the mCE averages when it was computed
+	// here (15 for the full benchmark), 0 when it was read from the result.
+	Scored int
 }
 
 // FindBaseline returns the index of the baseline among the results, or -1. A
@@ -109,7 +112,7 @@ func Summarize(results []Result, base int) []Summary {
 			s.CorruptionAccuracy = 1 - s.CorruptionError
 		}
 		if base >= 0 {
-			s.CE, s.RelativeCE, s.MCE, s.RelativeMCE = compareTo(r, results[base])
+			s.CE, s.RelativeCE, s.MCE, s.RelativeMCE, s.Scored = compareTo(r, results[base])
 		} else {
 			s.CE, s.RelativeCE = r.CE, r.RelativeCE
 			if r.MCE != nil {
@@ -125,14 +128,18 @@ func Summarize(results []Result, base int) []Summary {
 }
 
 // compareTo computes CE and relative CE of r against base for every corruption
-// both have, and their means over the scored corruptions. A ratio whose
-// denominator is zero (a baseline without error, or without degradation) is left
-// out of the maps and the means.
-func compareTo(r, base Result) (ce, rce map[string]float64, mce, rmce float64) {
+// both have complete (all severities evaluated), and their means, as
+// corrupt.ComputeCE defines them: CE is undefined where the baseline makes no
+// error, relative CE where the corruption does not raise the baseline's error;
+// undefined values are left out of the maps and the means. The means run over the
+// benchmark corruptions (over all common ones when there is no benchmark
+// corruption in common); unlike ComputeCE they are also given when some benchmark
+// corruptions are missing, and scored says how many entered the mCE.
+func compareTo(r, base Result) (ce, rce map[string]float64, mce, rmce float64, scored int) {
 	ce, rce = map[string]float64{}, map[string]float64{}
 	for c, es := range r.Errors {
 		bs, ok := base.Errors[c]
-		if !ok {
+		if !ok || !complete(es) || !complete(bs) {
 			continue
 		}
 		var num, den, rnum, rden float64
@@ -142,15 +149,29 @@ func compareTo(r, base Result) (ce, rce map[string]float64, mce, rmce float64) {
 			rnum += es[s] - r.CleanError
 			rden += bs[s] - base.CleanError
 		}
-		if den != 0 {
+		if den > 0 {
 			ce[c] = num / den
 		}
-		if rden != 0 {
+		if rden > 0 {
 			rce[c] = rnum / rden
 		}
 	}
-	scored := scoredCorruptions(r.Errors, base.Errors)
-	return ce, rce, meanOver(ce, scored), meanOver(rce, scored)
+	both := map[string][]float64{}
+	for c := range ce {
+		both[c] = nil
+	}
+	names := scoredCorruptions(both, nil)
+	return ce, rce, meanOver(ce, names), meanOver(rce, names), len(names)
+}
+
+// complete reports whether every severity of a row was evaluated.
+func complete(es []float64) bool {
+	for _, e := range es {
+		if !evaluated(e) {
+			return false
+		}
+	}
+	return len(es) > 0
 }
 
 // meanOver averages m over the names it has; NaN when it has none of them.
