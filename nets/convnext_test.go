@@ -113,3 +113,40 @@ func TestLayerNorm2d(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestConvNeXtInitialisation(t *testing.T) {
+	// torchvision: conv and linear weights N(0, 0.02²) truncated to [−2, 2], zero
+	// biases, layer scales 10⁻⁶, LayerNorm weight 1 and bias 0.
+	torch.ManualSeed(9)
+	n, err := New("convnext_tiny", Config{Style: CIFAR, Width: 0.25}, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	stat := func(name string) (mean, std float64) {
+		t.Helper()
+		v := n.Store.Get(name)
+		if v == nil {
+			t.Fatalf("no %s", name)
+		}
+		mean, err1 := v.T.Mean().Item()
+		std, err2 := v.T.Std(nil, true, false).Item()
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		return mean, std
+	}
+	for _, name := range []string{"features.5.4.block.3.weight", "features.0.0.weight", "classifier.2.weight"} {
+		if _, s := stat(name); s < 0.017 || s > 0.023 {
+			t.Errorf("%s: std %g, want ≈ 0.02", name, s)
+		}
+	}
+	for name, want := range map[string]float64{
+		"features.5.4.layer_scale": 1e-6, "features.5.4.block.3.bias": 0, "features.0.0.bias": 0,
+		"features.5.4.block.2.weight": 1, "features.5.4.block.2.bias": 0, "classifier.0.weight": 1,
+	} {
+		if m, s := stat(name); math.Abs(m-want) > 1e-12 || s != 0 {
+			t.Errorf("%s: mean %g std %g, want constant %g", name, m, s, want)
+		}
+	}
+}
