@@ -23,6 +23,11 @@ func saveFigure(path string, w, h vg.Length, paint func(dc draw.Canvas) error) (
 	if err != nil {
 		return err
 	}
+	if st, err := os.Stat(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	} else if !st.IsDir() {
+		return fmt.Errorf("write %s: %s is not a directory", path, filepath.Dir(path))
+	}
 	var c vg.CanvasWriterTo
 	switch format {
 	case "png":

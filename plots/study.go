@@ -20,6 +20,9 @@ type StudyOptions struct {
 	Baseline string
 	// Formats are the figure formats: png, svg, pdf (default png and svg).
 	Formats []string
+	// Progress, when set, is called after each file with the number written and
+	// the number to write.
+	Progress func(done, total int)
 }
 
 // StudyReport lists what RunStudy wrote and what it could not draw, and why.
@@ -97,17 +100,18 @@ func RunStudy(o StudyOptions) (*StudyReport, error) {
 		{FigHeatmapCE, HeatmapCE, true},
 		{FigScatter, AccuracyVsResilience, true},
 	}
+	total := 2 // the two tables
 	for _, f := range figs {
 		if f.needsBase && !relKnown {
 			rep.Skipped[f.name] = noBase
-			continue
+		} else {
+			total += len(formats)
 		}
-		for _, ext := range formats {
-			path := filepath.Join(o.Out, f.name+"."+ext)
-			if err := f.draw(results, baseName, path); err != nil {
-				return rep, fmt.Errorf("study: %w", err)
-			}
-			rep.Written = append(rep.Written, path)
+	}
+	wrote := func(path string) {
+		rep.Written = append(rep.Written, path)
+		if o.Progress != nil {
+			o.Progress(len(rep.Written), total)
 		}
 	}
 	for _, ext := range []string{"md", "csv"} {
@@ -115,7 +119,19 @@ func RunStudy(o StudyOptions) (*StudyReport, error) {
 		if err := SummaryTable(results, baseName, path); err != nil {
 			return rep, fmt.Errorf("study: %w", err)
 		}
-		rep.Written = append(rep.Written, path)
+		wrote(path)
+	}
+	for _, f := range figs {
+		if _, skip := rep.Skipped[f.name]; skip {
+			continue
+		}
+		for _, ext := range formats {
+			path := filepath.Join(o.Out, f.name+"."+ext)
+			if err := f.draw(results, baseName, path); err != nil {
+				return rep, fmt.Errorf("study: %w", err)
+			}
+			wrote(path)
+		}
 	}
 	return rep, nil
 }
