@@ -46,6 +46,12 @@ const char* dr_parallel_info(void);
 dr_err dr_get_rng_state(dr_tensor* out);
 dr_err dr_set_rng_state(dr_tensor state);
 
+/* ---- caching CPU allocator (large blocks reused; idle bytes capped) ---- */
+void dr_cpu_cache_install(int64_t cap_bytes);
+void dr_cpu_cache_empty(void);
+void dr_cpu_cache_stats(int64_t* in_use, int64_t* cached, int64_t* peak, int64_t* hits, int64_t* misses);
+bool dr_cpu_cache_installed(void);
+
 /* ---- tensor lifetime and facts ---- */
 void dr_free(dr_tensor t);
 void dr_free_many(dr_tensor* ts, int64_t n);
