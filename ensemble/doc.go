@@ -1,0 +1,37 @@
+// Package ensemble trains image classifiers and evaluates them, clean and under the
+// natural corruptions of package corrupt. An individual model is a one-member
+// ensemble: the training loop runs a list of members through a pluggable Loss, so
+// that joint training of several members (negative-correlation learning) plugs into
+// the same loop, checkpoints and history.
+//
+// # Training
+//
+// Train runs a TrainConfig into a run directory:
+//
+//	DIR/config.json             the configuration (written when the run starts)
+//	DIR/model.safetensors       the weights with PyTorch state_dict names and the
+//	                            metadata LoadModel needs (Meta), after every epoch
+//	DIR/train_state.safetensors everything an exact resume needs: weights, optimizer
+//	                            state, libtorch's RNG state, loss scaler, epoch,
+//	                            step, configuration and history
+//	DIR/history.json, .csv      per-epoch training and validation loss and accuracy
+//
+// Every file is written atomically (temporary file + rename), model.safetensors
+// before train_state.safetensors: a run killed at any point resumes from the last
+// train_state, at the start of the epoch that was interrupted, and ends with bitwise
+// the same weights as an uninterrupted run on the same machine and thread count (the
+// data order and augmentation are functions of (seed, epoch, image), the libtorch
+// generator is restored, and the learning rate is a function of the step). A
+// non-finite loss stops training with an error naming the epoch and step; the
+// checkpoint of the last completed epoch is left untouched.
+//
+// libtorch's random generator is process-wide: do not train two models at once in
+// one process if the runs must be reproducible.
+//
+// # Evaluation
+//
+// Predict runs a model over a dataset; EvaluateCorruptions measures a model's error
+// on the clean test set and on every corruption × severity of a corruption set (read
+// from a directory in the CIFAR-10-C layout, or generated from the test set by
+// corrupt.Run and cached, see GenerateSet) and returns a corrupt.Result.
+package ensemble
