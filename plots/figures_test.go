@@ -141,6 +141,9 @@ func TestFiguresPNGAndSVG(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		text := checkSVG(t, s)
+		if b, _ := os.ReadFile(s); !bytes.Contains(b, []byte("font-family:'Liberation Sans',Arial")) {
+			t.Errorf("%s.svg: no font fallback", name)
+		}
 		for _, r := range rs {
 			if !strings.Contains(text, r.Model) {
 				t.Errorf("%s.svg does not name %s", name, r.Model)

@@ -72,8 +72,8 @@ func labelSpots(pt vg.Point, w, h, d vg.Length) []vg.Rectangle {
 		for _, o := range []vg.Point{
 			{X: dd, Y: -h / 2}, {X: -dd - w, Y: -h / 2},
 			{X: -w / 2, Y: dd}, {X: -w / 2, Y: -dd - h},
-			{X: dd * 0.7, Y: dd * 0.7}, {X: dd * 0.7, Y: -dd*0.7 - h},
-			{X: -dd*0.7 - w, Y: dd * 0.7}, {X: -dd*0.7 - w, Y: -dd*0.7 - h},
+			{X: dd, Y: dd}, {X: dd, Y: -dd - h},
+			{X: -dd - w, Y: dd}, {X: -dd - w, Y: -dd - h},
 		} {
 			min := vg.Point{X: pt.X + o.X, Y: pt.Y + o.Y}
 			out = append(out, vg.Rectangle{Min: min, Max: vg.Point{X: min.X + w, Y: min.Y + h}})

@@ -9,7 +9,7 @@ import (
 )
 
 // writeJSON writes v as JSON to dir/rel, creating directories.
-func writeJSON(t *testing.T, dir, rel string, v any) string {
+func writeJSON(t testing.TB, dir, rel string, v any) string {
 	t.Helper()
 	path := filepath.Join(dir, rel)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

@@ -1,6 +1,7 @@
 package plots
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -49,9 +50,25 @@ func saveFigure(path string, w, h vg.Length, paint func(dc draw.Canvas) error) (
 		return fmt.Errorf("draw %s: %w", path, err)
 	}
 	return writeAtomic(path, func(w io.Writer) error {
-		_, err := c.WriteTo(w)
+		if format != "svg" {
+			_, err := c.WriteTo(w)
+			return err
+		}
+		var buf bytes.Buffer
+		if _, err := c.WriteTo(&buf); err != nil {
+			return err
+		}
+		_, err := w.Write(svgFontFallback(buf.Bytes()))
 		return err
 	})
+}
+
+// svgFontFallback names metric-compatible fallbacks after the Liberation fonts
+// the SVG refers to (they are not embedded), so that viewers without them keep
+// the layout: Arial and Helvetica have the same widths as Liberation Sans.
+func svgFontFallback(svg []byte) []byte {
+	return bytes.ReplaceAll(svg, []byte("font-family:Liberation Sans;"),
+		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
 }
 
 // writeAtomic writes a file through a temporary file in the same directory that

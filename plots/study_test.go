@@ -136,8 +136,9 @@ func TestStudyWritesEverything(t *testing.T) {
 	}
 	noTempFiles(t, out)
 	// A second run over the same folder ignores the figures it wrote.
-	if err := Study(run, out, ""); err != nil {
-		t.Fatal(err)
+	rep, err := RunStudy(StudyOptions{Results: []string{run}, Out: out, Formats: []string{"svg"}})
+	if err != nil || rep.Results != 4 || rep.Baseline != "resnet50" {
+		t.Fatalf("rerun: %+v, %v", rep, err)
 	}
 }
 

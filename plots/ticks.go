@@ -24,6 +24,9 @@ func (t niceTicks) Ticks(lo, hi float64) []plot.Tick {
 		target = 6
 	}
 	step := niceStep((hi - lo) / float64(target))
+	if !(step > 0) || math.IsInf(step, 0) {
+		return nil
+	}
 	dec := 0
 	for s := step; s < 1 && dec < 6; s *= 10 {
 		dec++
@@ -32,7 +35,12 @@ func (t niceTicks) Ticks(lo, hi float64) []plot.Tick {
 		dec++ // 2.5 × 10^k needs one more decimal
 	}
 	var ticks []plot.Tick
-	for v := math.Ceil(lo/step-1e-9) * step; v <= hi+step*1e-9; v += step {
+	first := math.Ceil(lo/step - 1e-9)
+	for k := 0.0; k <= 4*float64(target); k++ {
+		v := (first + k) * step
+		if v > hi+step*1e-9 {
+			break
+		}
 		if math.Abs(v) < step*1e-9 {
 			v = 0
 		}
