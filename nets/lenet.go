@@ -1,6 +1,8 @@
 package nets
 
 import (
+	"fmt"
+
 	"github.com/divres/divres/torch"
 )
 
@@ -27,10 +29,15 @@ func init() {
 		MinSize: map[Style]int64{CIFAR: 32},
 		Build: func(b Builder, cfg Config) (Model, error) {
 			c1, c2 := b.Ch(6), b.Ch(16)
+			// Two 5×5 valid convolutions, each followed by a 2×2 max-pool.
+			side := ((cfg.Size-4)/2 - 4) / 2
+			if side < 1 {
+				return nil, fmt.Errorf("lenet needs inputs of at least 16×16, not %d", cfg.Size)
+			}
 			return &LeNet{
 				Conv1: NewConv2d(b.Sub("conv1"), cfg.InChannels, c1, 5, ConvOpts{Bias: true}),
 				Conv2: NewConv2d(b.Sub("conv2"), c1, c2, 5, ConvOpts{Bias: true}),
-				FC1:   NewLinear(b.Sub("fc1"), c2*5*5, b.Ch(120), LinearOpts{}),
+				FC1:   NewLinear(b.Sub("fc1"), c2*side*side, b.Ch(120), LinearOpts{}),
 				FC2:   NewLinear(b.Sub("fc2"), b.Ch(120), b.Ch(84), LinearOpts{}),
 				FC3:   NewLinear(b.Sub("fc3"), b.Ch(84), cfg.Classes, LinearOpts{}),
 			}, nil

@@ -51,6 +51,7 @@ func init() {
 			if cfg.Style == ImageNet {
 				s = mixerB16
 			}
+			s.Image = cfg.Size
 			return newMixer(b, cfg, s)
 		},
 	})

@@ -54,6 +54,11 @@ type Config struct {
 	InChannels int64
 	// Classes is the number of outputs.
 	Classes int64
+	// Size is the input side the model is built for (0: the style's DefaultSize).
+	// Only architectures whose parameters depend on it use it: LeNet (flatten
+	// size), MLP-Mixer (token count) and ViTs (position embeddings); the others
+	// accept any input at least MinSize.
+	Size int64
 }
 
 func (c Config) withDefaults() Config {
@@ -68,6 +73,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Classes == 0 {
 		c.Classes = 10
+	}
+	if c.Size == 0 {
+		c.Size = c.Style.DefaultSize()
 	}
 	return c
 }
@@ -173,7 +181,7 @@ func build(name string, cfg Config, dev torch.Device, skipInit bool) (*Net, erro
 	if !spec.Supports(cfg.Style) {
 		return nil, fmt.Errorf("%s has no %s style", name, cfg.Style)
 	}
-	if cfg.Width <= 0 || cfg.InChannels <= 0 || cfg.Classes <= 0 {
+	if cfg.Width <= 0 || cfg.InChannels <= 0 || cfg.Classes <= 0 || cfg.Size <= 0 {
 		return nil, fmt.Errorf("%s: invalid config %+v", name, cfg)
 	}
 	store := torch.NewStore(dev)

@@ -45,16 +45,25 @@ func init() {
 		Name: "vit_b_16", Family: "vit", Styles: []Style{ImageNet},
 		MinSize: map[Style]int64{ImageNet: 224},
 		Build: func(b Builder, cfg Config) (Model, error) {
-			return newViT(b, cfg, vitB16)
+			return newViT(b, cfg, vitB16.builtFor(cfg.Size))
 		},
 	})
 	Register(&Spec{
 		Name: "vit_small", Family: "vit", Styles: []Style{CIFAR},
 		MinSize: map[Style]int64{CIFAR: 16},
 		Build: func(b Builder, cfg Config) (Model, error) {
-			return newViT(b, cfg, vitSmallCIFAR)
+			return newViT(b, cfg, vitSmallCIFAR.builtFor(cfg.Size))
 		},
 	})
+}
+
+// builtFor sets the position-embedding grid for inputs of side size when it is a
+// multiple of the patch (other sizes interpolate the embeddings at run time).
+func (s vitShape) builtFor(size int64) vitShape {
+	if size > 0 && size%s.Patch == 0 {
+		s.Image = size
+	}
+	return s
 }
 
 // vitShape is a ViT configuration at width 1.
