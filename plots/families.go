@@ -36,8 +36,9 @@ func FamilyOf(corruption string) (family string, benchmark bool) {
 // FamilyErrors returns a result's error against severity for one family: index 0
 // is the clean error, 1..5 the mean over the family's corruptions at that
 // severity (NaN where none was evaluated). The family's benchmark corruptions are
-// averaged; its extra ones only when the result has none of the benchmark ones. ok
-// is false when the result has no corruption of the family.
+// averaged, those with every severity evaluated when there are any; its extra
+// ones only when the result has none of the benchmark ones. ok is false when the
+// result has no corruption of the family.
 func FamilyErrors(r Result, family string) (errs [severities + 1]float64, ok bool) {
 	cs := familyCorruptions(r, family)
 	if len(cs) == 0 {
@@ -60,7 +61,10 @@ func FamilyErrors(r Result, family string) (errs [severities + 1]float64, ok boo
 	return errs, true
 }
 
-// familyCorruptions lists the corruptions of r that count for a family average.
+// familyCorruptions lists the corruptions of r that count for a family average:
+// the benchmark ones (the extra ones when there is none), and of those only the
+// complete rows when there are any, so that a severity missing from one
+// corruption does not bend the curve.
 func familyCorruptions(r Result, family string) []string {
 	var bench, extra []string
 	for c := range r.Errors {
@@ -75,6 +79,15 @@ func familyCorruptions(r Result, family string) []string {
 	}
 	if len(bench) == 0 {
 		bench = extra
+	}
+	var full []string
+	for _, c := range bench {
+		if complete(r.Errors[c]) {
+			full = append(full, c)
+		}
+	}
+	if len(full) > 0 {
+		bench = full
 	}
 	sort.Strings(bench)
 	return bench

@@ -54,9 +54,12 @@ func heatmap(results []Result, baseline, path string, ce bool) error {
 	corrs = corruptionOrder(corrs)
 
 	vals := make([][]float64, len(ss))
+	partial := make([][]bool, len(ss))
+	anyPartial := false
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, s := range ss {
 		vals[i] = make([]float64, len(corrs))
+		partial[i] = make([]bool, len(corrs))
 		for j, c := range corrs {
 			v := math.NaN()
 			if ce {
@@ -65,6 +68,8 @@ func heatmap(results []Result, baseline, path string, ce bool) error {
 				}
 			} else if es, ok := byName[s.Model].Errors[c]; ok {
 				v = 100 * meanEvaluated(es)
+				partial[i][j] = !complete(es) && !math.IsNaN(v)
+				anyPartial = anyPartial || partial[i][j]
 			}
 			vals[i][j] = v
 			if !math.IsNaN(v) {
@@ -87,7 +92,7 @@ func heatmap(results []Result, baseline, path string, ce bool) error {
 		title = "Corruption error relative to the baseline (CE)"
 	}
 
-	cl := &cells{Vals: vals, Map: cm, HighlightRow: -1}
+	cl := &cells{Vals: vals, Partial: partial, Map: cm, HighlightRow: -1}
 	var rowTicks, colTicks []plot.Tick
 	for i, s := range ss {
 		label := s.Model
@@ -118,6 +123,9 @@ func heatmap(results []Result, baseline, path string, ce bool) error {
 
 	w, h := heatmapSize(len(ss), len(corrs))
 	f := frame{Title: title}
+	if anyPartial {
+		f.Subtitle = "* mean over the severities evaluated (not all 5)"
+	}
 	return saveFigure(path, w, h, func(dc draw.Canvas) error {
 		c := f.draw(dc)
 		const groupStrip, barStrip = 14, 70
@@ -155,6 +163,7 @@ func columnGroup(c string) string {
 // groups are separated by a wider gap, and the highlighted row is outlined.
 type cells struct {
 	Vals         [][]float64
+	Partial      [][]bool // values marked with a * (annotated cells only)
 	Map          colorMap
 	Groups       []string
 	HighlightRow int
@@ -192,6 +201,9 @@ func (cl *cells) Plot(c draw.Canvas, p *plot.Plot) {
 			txt := "–"
 			if !math.IsNaN(v) {
 				txt = fmt.Sprintf("%.0f", v)
+			}
+			if cl.Partial != nil && cl.Partial[i][j] {
+				txt += "*"
 			}
 			clr := black
 			if luminance(fill) < 0.35 {

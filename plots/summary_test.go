@@ -62,6 +62,12 @@ func TestFamilyErrorsSkipsUnevaluated(t *testing.T) {
 	if m := meanCorruptionError(r); !near(m, (0.2+0.4+0.4+0.6+0.7)/5) {
 		t.Errorf("mean corruption error = %v", m)
 	}
+	// A complete row is preferred to incomplete ones.
+	r.Errors["brightness"] = ramp5(0.2, 0.05)
+	got, _ = FamilyErrors(r, "weather")
+	if !near(got[5], 0.4) || !near(got[2], 0.25) {
+		t.Errorf("weather with a complete row = %v, want brightness alone", got)
+	}
 }
 
 func TestFamilyOfUsesBenchmarkGrouping(t *testing.T) {
