@@ -4,7 +4,7 @@ package corrupt
 // None of them draws random numbers.
 
 func init() {
-	register(&Corruption{Name: "brightness", Index: 10, Family: "digital", Benchmark: true, Apply: brightness})
+	register(&Corruption{Name: "brightness", Index: 10, Family: "weather", Benchmark: true, Apply: brightness})
 	register(&Corruption{Name: "contrast", Index: 11, Family: "digital", Benchmark: true, Apply: contrast})
 	register(&Corruption{Name: "pixelate", Index: 13, Family: "digital", Benchmark: true, Apply: pixelate})
 	register(&Corruption{Name: "saturate", Index: 18, Family: "digital", Benchmark: false, Apply: saturate})
