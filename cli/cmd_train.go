@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+
+	"github.com/divres/divres/ensemble"
+)
+
+func init() {
+	addCommand(&cli.Command{
+		Name:  "train",
+		Usage: "train a classifier on a dataset (checkpoint every epoch, exact --resume)",
+		Description: `divres train --arch NAME --data NAME|PATH --out DIR
+  writes DIR/config.json, DIR/model.safetensors (weights with PyTorch state_dict
+  names and the metadata needed to rebuild and feed the model),
+  DIR/train_state.safetensors (optimizer, RNG, epoch: what --resume needs) and
+  DIR/history.json/.csv after every epoch, each file atomically.
+  A killed run continues exactly with --resume; rerunning a finished run does
+  nothing. A NaN or infinite loss stops training and keeps the last checkpoint.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "arch", Usage: "architecture (see divres nets list)", Required: true},
+			&cli.StringFlag{Name: "data", Usage: "dataset: fashion-mnist, mnist, cifar10, cifar100 or a `PATH`", Required: true},
+			&cli.StringFlag{Name: "out", Usage: "run `DIR`", Required: true},
+			&cli.StringFlag{Name: "style", Value: "cifar", Usage: "cifar or imagenet"},
+			&cli.Float64Flag{Name: "width", Value: 1, Usage: "channel width multiplier"},
+			&cli.IntFlag{Name: "in-channels", Usage: "model input channels (default: the dataset's; 3 repeats a grey channel)"},
+			&cli.IntFlag{Name: "size", Usage: "input side (default: 32 for cifar, 224 for imagenet)"},
+			&cli.StringFlag{Name: "fit", Usage: "bring images to the input size by pad or resize (default: pad when at most 8 pixels smaller)"},
+			&cli.IntFlag{Name: "epochs", Value: 10},
+			&cli.IntFlag{Name: "batch", Value: 128},
+			&cli.Float64Flag{Name: "lr", Value: 0.1, Usage: "(peak) learning rate"},
+			&cli.Float64Flag{Name: "momentum", Value: 0.9},
+			&cli.BoolFlag{Name: "nesterov", Usage: "Nesterov momentum"},
+			&cli.Float64Flag{Name: "wd", Value: 5e-4, Usage: "weight decay"},
+			&cli.BoolFlag{Name: "decay-all", Usage: "also decay biases and normalisation parameters"},
+			&cli.StringFlag{Name: "schedule", Value: "cosine", Usage: "cosine, onecycle, step or constant (per optimizer step)"},
+			&cli.Float64Flag{Name: "warmup", Usage: "linear warm-up `EPOCHS` (cosine, step, constant)"},
+			&cli.IntFlag{Name: "step-epochs", Usage: "step schedule: epochs between decays (default epochs/3)"},
+			&cli.Float64Flag{Name: "step-gamma", Value: 0.1, Usage: "step schedule: decay factor"},
+			&cli.Float64Flag{Name: "label-smoothing"},
+			&cli.IntFlag{Name: "subset", Usage: "train on the first `N` training images"},
+			&cli.IntFlag{Name: "per-class", Usage: "train on `N` random images per class"},
+			&cli.Float64Flag{Name: "val-fraction", Usage: "hold out this stratified fraction for validation (default: validate on the test set)"},
+			&cli.IntFlag{Name: "val-limit", Usage: "validate on the first `N` validation images only"},
+			&cli.StringFlag{Name: "augment", Value: "none", Usage: "comma-separated: crop, flip, cutout (or none)"},
+			&cli.IntFlag{Name: "crop-pad", Value: 4, Usage: "padding of the random crop"},
+			&cli.IntFlag{Name: "cutout", Value: 8, Usage: "side of the cutout square"},
+			&cli.Uint64Flag{Name: "seed", Usage: "seed of weights, data order, subsets and augmentation"},
+			&cli.StringFlag{Name: "device", Value: "auto", Usage: "cpu, cuda, cuda:N or auto"},
+			&cli.StringFlag{Name: "amp", Value: "none", Usage: "mixed precision: none, bf16 or fp16 (CUDA)"},
+			&cli.IntFlag{Name: "workers", Usage: "data-loading goroutines (default: the CPUs)"},
+			&cli.IntFlag{Name: "threads", Usage: "libtorch intra-op threads (default: as configured)"},
+			&cli.BoolFlag{Name: "resume", Usage: "continue the unfinished run in --out"},
+			&cli.StringFlag{Name: "progress", Value: "auto", Usage: "auto, bar, log or off"},
+		},
+		Action: runTrain,
+	})
+}
+
+// parseProgress maps a --progress value to a mode.
+func parseProgress(s string) (ensemble.ProgressMode, error) {
+	switch s {
+	case "auto", "":
+		return ensemble.ProgressAuto, nil
+	case "bar":
+		return ensemble.ProgressBar, nil
+	case "log":
+		return ensemble.ProgressLog, nil
+	case "off":
+		return ensemble.ProgressOff, nil
+	}
+	return 0, fmt.Errorf("--progress: unknown mode %q (want auto, bar, log or off)", s)
+}
+
+// splitList splits a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func trainConfigFromFlags(c *cli.Context) ensemble.TrainConfig {
+	cfg := ensemble.TrainConfig{
+		Arch: c.String("arch"), Data: c.String("data"), Style: c.String("style"), Width: c.Float64("width"),
+		InChannels: c.Int("in-channels"), InputSize: c.Int("size"), Fit: c.String("fit"),
+		Epochs: c.Int("epochs"), Batch: c.Int("batch"), LR: c.Float64("lr"), Momentum: c.Float64("momentum"),
+		Nesterov: c.Bool("nesterov"), WeightDecay: c.Float64("wd"), DecayAll: c.Bool("decay-all"),
+		Schedule: c.String("schedule"), Warmup: c.Float64("warmup"), LabelSmoothing: c.Float64("label-smoothing"),
+		Subset: c.Int("subset"), PerClass: c.Int("per-class"), ValFraction: c.Float64("val-fraction"),
+		ValLimit: c.Int("val-limit"), Augment: splitList(c.String("augment")), Seed: c.Uint64("seed"),
+		Device: c.String("device"), AMP: c.String("amp"), Workers: c.Int("workers"), Threads: c.Int("threads"),
+	}
+	cfg.NoMomentum = c.IsSet("momentum") && cfg.Momentum == 0
+	cfg.NoWeightDecay = c.IsSet("wd") && cfg.WeightDecay == 0
+	if cfg.Schedule == "step" {
+		cfg.StepEpochs, cfg.StepGamma = c.Int("step-epochs"), c.Float64("step-gamma")
+	}
+	for _, a := range cfg.Augment {
+		switch strings.ToLower(a) {
+		case "crop":
+			cfg.CropPad = c.Int("crop-pad")
+		case "cutout":
+			cfg.Cutout = c.Int("cutout")
+		}
+	}
+	return cfg
+}
+
+func runTrain(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return fmt.Errorf("train: unexpected argument %q", c.Args().First())
+	}
+	mode, err := parseProgress(c.String("progress"))
+	if err != nil {
+		return err
+	}
+	cfg := trainConfigFromFlags(c)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	out := c.String("out")
+	res, err := ensemble.Train(ctx, cfg, out, ensemble.TrainOptions{Resume: c.Bool("resume"), Progress: mode})
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("train: interrupted; the last completed epoch is saved in %s: continue with --resume", out)
+		}
+		return err
+	}
+	if res.AlreadyDone {
+		return nil
+	}
+	f := logrus.Fields{"out": out, "model": res.Meta.Model, "params": res.Meta.Params, "epochs": len(res.History)}
+	if n := len(res.History); n > 0 {
+		last := res.History[n-1]
+		f["train_acc"] = fmt.Sprintf("%.4f", last.TrainAccuracy)
+		if last.ValAccuracy != nil {
+			f["val_acc"] = fmt.Sprintf("%.4f", *last.ValAccuracy)
+		}
+	}
+	logrus.WithFields(f).Info("train: finished")
+	return nil
+}
