@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <atomic>
 #include <mutex>
 #include <torch/csrc/autograd/autograd.h>
 
@@ -15,6 +16,12 @@ namespace {
 
 bool cuda_present() { return at::hasCUDA(); }
 
+// g_threads is the intra-op thread count asked for with dr_set_num_threads (0: not
+// set). With OpenMP, libtorch's setting lives in the calling OS thread's OpenMP
+// state, and Go runs cgo calls on whichever thread is free; every call therefore
+// brings its thread to the asked count (once per thread: the check is a read).
+std::atomic<int> g_threads{0};
+
 }  // namespace
 
 namespace dr {
@@ -22,6 +29,8 @@ namespace dr {
 // Grad mode is on unless the call asks otherwise; the guards restore what the thread
 // had before, so no state outlives the call.
 ModeGuard::ModeGuard(int mode) : grad_(!(mode & (DR_MODE_NOGRAD | DR_MODE_INFERENCE))) {
+  int want = g_threads.load(std::memory_order_relaxed);
+  if (want > 0 && at::get_num_threads() != want) at::set_num_threads(want);
   if (mode & DR_MODE_INFERENCE) inference_.emplace(true);
   auto dtype = static_cast<at::ScalarType>((mode >> DR_MODE_DTYPE_SHIFT) & 0xff);
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
@@ -115,7 +124,10 @@ const char* dr_version(void) {
   return v.c_str();
 }
 
-void dr_set_num_threads(int n) { at::set_num_threads(n); }
+void dr_set_num_threads(int n) {
+  g_threads.store(n, std::memory_order_relaxed);
+  at::set_num_threads(n);
+}
 int dr_get_num_threads(void) { return at::get_num_threads(); }
 
 dr_err dr_set_num_interop_threads(int n) {
