@@ -459,6 +459,44 @@ func filter2DU8(dst, src []uint8, h, w int, k *[9]int, pad []int32) []int32 {
 	return pad
 }
 
+// embossU8 is filter2DU8 with spatter's kernel [[−2,−1,0],[−1,1,1],[0,1,2]],
+// specialised: per padded column the contributions of the kernel's left, middle and
+// right columns are formed once and slid along the row.
+func embossU8(dst, src []uint8, h, w int, pad []int32) []int32 {
+	pw := w + 2
+	if cap(pad) < 3*pw {
+		pad = make([]int32, 3*pw)
+	}
+	pad = pad[:3*pw]
+	rows := [3][]int32{pad[:pw], pad[pw : 2*pw], pad[2*pw:]}
+	l, r := 1+borderIndex(-1, w, BorderMirror), 1+borderIndex(w, w, BorderMirror)
+	fill := func(dst []int32, y int) {
+		row := src[borderIndex(y, h, BorderMirror)*w:][:w]
+		for x, v := range row {
+			dst[x+1] = int32(v)
+		}
+		dst[0], dst[w+1] = dst[l], dst[r]
+	}
+	fill(rows[0], -1)
+	fill(rows[1], 0)
+	for y := 0; y < h; y++ {
+		fill(rows[2], y+1)
+		p0, p1, p2 := rows[0][:w+2], rows[1][:w+2], rows[2][:w+2]
+		d := dst[y*w:][:w]
+		lx := -2*p0[0] - p1[0]        // left kernel column at column x
+		lx1 := -2*p0[1] - p1[1]       // … at column x+1
+		mx1 := -p0[1] + p1[1] + p2[1] // middle kernel column at column x+1
+		for x := range d {
+			a, b, c := p0[x+2], p1[x+2], p2[x+2]
+			d[x] = satU8(lx + mx1 + b + 2*c)
+			lx, lx1 = lx1, -2*a-b
+			mx1 = -a + b + c
+		}
+		rows[0], rows[1], rows[2] = rows[1], rows[2], rows[0]
+	}
+	return pad
+}
+
 // OpenCV's fixed-point bilinear resize: coefficients in Q11 (INTER_RESIZE_COEF_BITS).
 const (
 	resizeCoefBits  = 11

@@ -189,6 +189,30 @@ func TestFilter2DMatchesOpenCV(t *testing.T) {
 		if n, first := wxDiffU8(got, want); n > 0 {
 			t.Errorf("%s: %d pixels differ, first %s", in, n, first)
 		}
+		embossU8(got, src, sh[0], sh[1], nil)
+		if n, first := wxDiffU8(got, want); n > 0 {
+			t.Errorf("%s emboss: %d pixels differ, first %s", in, n, first)
+		}
+	}
+}
+
+// TestEmbossEqualsFilter2D: the specialised emboss equals the generic filter2D (which
+// matches OpenCV) at every small size, borders included.
+func TestEmbossEqualsFilter2D(t *testing.T) {
+	r := NewNumpyRNG(3)
+	for h := 1; h <= 6; h++ {
+		for w := 1; w <= 6; w++ {
+			src := make([]uint8, h*w)
+			for i := range src {
+				src[i] = uint8(r.IntN(0, 256))
+			}
+			a, b := make([]uint8, h*w), make([]uint8, h*w)
+			filter2DU8(a, src, h, w, &spatterKernel, nil)
+			embossU8(b, src, h, w, nil)
+			if n, first := wxDiffU8(b, a); n > 0 {
+				t.Fatalf("%dx%d: %d values differ, first %s", h, w, n, first)
+			}
+		}
 	}
 }
 

@@ -128,7 +128,7 @@ func spatterWaterBlend(out, src Image, liquid []float64, p spatterParam, s *spat
 	s.rows64 = boxBlur3F32U8(d8, dist, h, w, s.rows64)
 	equalizeHist(d8, d8)
 	emb := s.u8b
-	s.pad = filter2DU8(emb, d8, h, w, &spatterKernel, s.pad)
+	s.pad = embossU8(emb, d8, h, w, s.pad) // filter2D with spatterKernel
 	s.rows16 = boxBlur3U8(d8, emb, h, w, s.rows16)
 
 	// m = L8·dist in float32 (exact: both are small integers), normalised by its
