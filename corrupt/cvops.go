@@ -129,10 +129,9 @@ func canny(dst, src []uint8, h, w int, low, high float64, s *cannyScratch, inver
 	}
 	stack := s.stack
 	for y := 0; y < h; y++ {
-		cur := mag[(y+1)*mw:][:mw]
-		prev := mag[y*mw:][:mw]
-		next := mag[(y+2)*mw:][:mw]
-		erow := emap[(y+1)*mw:][:mw]
+		base := (y + 1) * mw
+		cur := mag[base:][:mw]
+		erow := emap[base:][:mw]
 		erow[0], erow[w+1] = 1, 1
 		dxr := s.dx[y*w:][:w]
 		dyr := s.dy[y*w:][:w]
@@ -143,28 +142,33 @@ func canny(dst, src []uint8, h, w int, low, high float64, s *cannyScratch, inver
 			if m <= lo {
 				continue
 			}
+			// Quantised gradient direction, without branches: the two neighbours
+			// across the edge are at ±o in mag; the second comparison is >= except
+			// on diagonals (OpenCV's asymmetric tie rule).
 			xs, ys := int32(dxr[x]), int32(dyr[x])
 			ax := abs32(xs)
 			ay := abs32(ys) << cannyShift
 			tg22x := ax * cannyTG22
-			var isMax bool
-			if ay < tg22x {
-				isMax = m > cur[j-1] && m >= cur[j+1]
-			} else if ay > tg22x+ax<<(cannyShift+1) {
-				isMax = m > prev[j] && m >= next[j]
-			} else {
-				d := 1
-				if (xs ^ ys) < 0 {
-					d = -1
-				}
-				isMax = m > prev[j-d] && m > next[j+d]
+			d := 1
+			if (xs ^ ys) < 0 {
+				d = -1
 			}
-			if !isMax {
+			o := mw + d // diagonal
+			ns := false
+			if ay > tg22x+ax<<(cannyShift+1) {
+				o, ns = mw, true // vertical
+			}
+			if ay < tg22x {
+				o, ns = 1, true // horizontal
+			}
+			p := base + j
+			n1, n2 := mag[p-o], mag[p+o]
+			if !(m > n1 && (m > n2 || (ns && m == n2))) {
 				continue
 			}
 			if m > hi {
 				erow[j] = 2
-				stack = append(stack, int32((y+1)*mw+j))
+				stack = append(stack, int32(p))
 			} else {
 				erow[j] = 0
 			}
@@ -243,15 +247,18 @@ func distanceTransformL2M5Trunc(dst []float32, src []uint8, h, w int, tmp []uint
 		r2 := tmp[base-2*step : base-step]
 		r0[0], r0[1], r0[w+2], r0[w+3] = distInit, distInit, distInit, distInit
 		srow := src[y*w:][:w]
+		left := uint32(distInit) // column x−1 of this row, kept in a register
 		for x, sv := range srow {
 			if sv == 0 {
 				r0[x+2] = 0
+				left = 0
 				continue
 			}
 			a := r2[x+1 : x+4 : x+4] // columns x−1 … x+1 two rows up
 			b := r1[x : x+5 : x+5]   // columns x−2 … x+2 one row up
-			l := r0[x+1 : x+3 : x+3] // column x−1 of this row, then x
-			l[1] = min(a[0]+kn, a[2]+kn, b[0]+kn, b[1]+dg, b[2]+hv, b[3]+dg, b[4]+kn, l[0]+hv)
+			up := min(a[0]+kn, a[2]+kn, b[0]+kn, b[1]+dg, b[2]+hv, b[3]+dg, b[4]+kn)
+			left = min(up, left+hv)
+			r0[x+2] = left
 		}
 	}
 	// Backward pass: bottom-right half of the mask, then clamp and scale.
@@ -261,15 +268,17 @@ func distanceTransformL2M5Trunc(dst []float32, src []uint8, h, w int, tmp []uint
 		r1 := tmp[base+step : base+2*step]
 		r2 := tmp[base+2*step : base+3*step]
 		drow := dst[y*w:][:w]
+		right := uint32(distInit) // column x+1 of this row, kept in a register
 		for x := w - 1; x >= 0; x-- {
-			c := r0[x+2 : x+4 : x+4] // column x, then x+1
-			t0 := c[0]
+			t0 := r0[x+2]
 			if t0 > hv {
 				a := r2[x+1 : x+4 : x+4]
 				b := r1[x : x+5 : x+5]
-				t0 = min(t0, a[2]+kn, a[0]+kn, b[4]+kn, b[3]+dg, b[2]+hv, b[1]+dg, b[0]+kn, c[1]+hv)
-				c[0] = t0
+				down := min(t0, a[2]+kn, a[0]+kn, b[4]+kn, b[3]+dg, b[2]+hv, b[1]+dg, b[0]+kn)
+				t0 = min(down, right+hv)
+				r0[x+2] = t0
 			}
+			right = t0
 			drow[x] = float32(min(t0, limit)) * distScaleF
 		}
 	}

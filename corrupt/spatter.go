@@ -153,14 +153,9 @@ func spatterWaterBlend(out, src Image, liquid []float64, p spatterParam, s *spat
 		return
 	}
 	c0, c1, c2 := spatterWater[0], spatterWater[1], spatterWater[2]
-	id := &spatterIdentity
 	for i, mv := range m {
 		px := src.Pix[3*i : 3*i+3 : 3*i+3]
 		o := out.Pix[3*i : 3*i+3 : 3*i+3]
-		if mv == 0 {
-			o[0], o[1], o[2] = id[px[0]], id[px[1]], id[px[2]]
-			continue
-		}
 		o[0] = f32Unit8Pos(inv255f32[px[0]] + float32(mv*c0))
 		o[1] = f32Unit8Pos(inv255f32[px[1]] + float32(mv*c1))
 		o[2] = f32Unit8Pos(inv255f32[px[2]] + float32(mv*c2))
