@@ -48,15 +48,16 @@ type TrainConfig struct {
 	Epochs int `json:"epochs"`
 	Batch  int `json:"batch"`
 	// Optimizer: SGD with LR (0.1), Momentum (0.9 unless NoMomentum), Nesterov and
-	// WeightDecay (5e-4 unless NoWeightDecay); DecayAll applies the decay to biases
-	// and normalisation parameters too (by default 1-D parameters are not decayed).
+	// WeightDecay (5e-4 unless NoWeightDecay), applied to every parameter as
+	// torch.optim.SGD does, or with NoDecayBNBias not to parameters with fewer than
+	// two dimensions (biases and normalisation weights).
 	LR            float64 `json:"lr"`
 	Momentum      float64 `json:"momentum"`
 	NoMomentum    bool    `json:"no_momentum,omitempty"`
 	Nesterov      bool    `json:"nesterov"`
 	WeightDecay   float64 `json:"weight_decay"`
 	NoWeightDecay bool    `json:"no_weight_decay,omitempty"`
-	DecayAll      bool    `json:"decay_all,omitempty"`
+	NoDecayBNBias bool    `json:"no_decay_bn_bias,omitempty"`
 	// Schedule of the learning rate per optimizer step: "cosine" (default; to 0
 	// after a linear warm-up of Warmup epochs), "onecycle" (PyTorch's OneCycleLR,
 	// peak LR), "step" (×StepGamma every StepEpochs epochs, default 0.1 every

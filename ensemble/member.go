@@ -53,13 +53,13 @@ func (l IndependentCE) Loss(outs []Output, y *torch.Tensor) *torch.Tensor {
 	return sum
 }
 
-// newMember wraps a built network with an SGD optimizer of cfg. Unless cfg.DecayAll,
-// parameters with fewer than two dimensions (biases, normalisation weights) are
-// excluded from weight decay.
+// newMember wraps a built network with an SGD optimizer of cfg. With
+// cfg.NoDecayBNBias, parameters with fewer than two dimensions (biases,
+// normalisation weights) are excluded from weight decay.
 func newMember(name string, net *nets.Net, cfg TrainConfig) (*Member, error) {
 	vars := net.Store.Trainable()
 	for _, v := range vars {
-		v.NoWeightDecay = !cfg.DecayAll && v.T.Dim() < 2
+		v.NoWeightDecay = cfg.NoDecayBNBias && v.T.Dim() < 2
 	}
 	opt, err := torch.NewSGD(vars, torch.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay,
 		Nesterov: cfg.Nesterov})

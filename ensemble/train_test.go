@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/divres/divres/data"
+	"github.com/divres/divres/nets"
 	"github.com/divres/divres/torch"
 )
 
@@ -145,7 +146,7 @@ var errKilled = errors.New("killed")
 func resumeConfig() TrainConfig {
 	return TrainConfig{Arch: "resnet18", Width: 0.125, Data: "fashion-mnist", Subset: 256, ValLimit: 64, Epochs: 3,
 		Batch: 32, LR: 0.05, Nesterov: true, LabelSmoothing: 0.1, Augment: []string{"crop", "flip"},
-		Schedule: "onecycle", Device: "cpu", Seed: 11, Workers: 2}
+		Schedule: "onecycle", NoDecayBNBias: true, Device: "cpu", Seed: 11, Workers: 2}
 }
 
 // TestResumeEqualsUninterrupted: a run killed in the middle of epoch 2 and resumed
@@ -282,6 +283,36 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := resolvePrecision("fp16", torch.CPU); err == nil {
 		t.Error("fp16 accepted on the CPU")
+	}
+}
+
+// TestWeightDecayGroups: every parameter is decayed by default; with NoDecayBNBias
+// the biases and BatchNorm parameters are not.
+func TestWeightDecayGroups(t *testing.T) {
+	for _, excl := range []bool{false, true} {
+		net, err := nets.New("resnet18", nets.Config{Width: 0.125}, torch.CPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := newMember("m", net, TrainConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 5e-4, NoDecayBNBias: excl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, v := range m.vars {
+			if v.NoWeightDecay {
+				n++
+				if !strings.Contains(v.Name, "bn") && !strings.HasSuffix(v.Name, "bias") && !strings.Contains(v.Name, "downsample.1") {
+					t.Errorf("%s excluded from weight decay", v.Name)
+				}
+			}
+		}
+		// resnet18: 20 BatchNorms × 2 parameters + the fc bias.
+		if want := map[bool]int{false: 0, true: 41}[excl]; n != want {
+			t.Errorf("NoDecayBNBias %v: %d parameters without decay, want %d", excl, n, want)
+		}
+		m.Opt.Close()
+		net.Close()
 	}
 }
 
