@@ -68,9 +68,9 @@ type benchStats struct {
 	ImagesPerSec float64 `json:"images_per_sec"`
 }
 
-// quantile returns the q-quantile of sorted values (linear interpolation, as
+// benchQuantile returns the q-quantile of sorted values (linear interpolation, as
 // numpy's default).
-func quantile(sorted []float64, q float64) float64 {
+func benchQuantile(sorted []float64, q float64) float64 {
 	if len(sorted) == 0 {
 		return math.NaN()
 	}
@@ -195,8 +195,8 @@ func runBench(c *cli.Context, train bool) error {
 		mode = "train"
 	}
 	r := benchStats{Arch: c.String("arch"), Mode: mode, Batch: int(batch), Size: int(size), Threads: torch.NumThreads(),
-		Device: dev.String(), Steps: steps, MedianMS: quantile(times, 0.5), MinMS: times[0], P25MS: quantile(times, 0.25),
-		P75MS: quantile(times, 0.75), MaxMS: times[len(times)-1]}
+		Device: dev.String(), Steps: steps, MedianMS: benchQuantile(times, 0.5), MinMS: times[0], P25MS: benchQuantile(times, 0.25),
+		P75MS: benchQuantile(times, 0.75), MaxMS: times[len(times)-1]}
 	r.ImagesPerSec = float64(batch) / (r.MedianMS / 1000)
 	if c.Bool("json") {
 		return json.NewEncoder(c.App.Writer).Encode(r)

@@ -125,7 +125,7 @@ func runEval(c *cli.Context) error {
 		}
 		gen := ensemble.GenerateOptions{Dataset: spec, Seed: c.Uint64("seed"), RNG: mode, FrostDir: c.String("frost-dir"),
 			Corruptions: names, Severities: sevs, CacheDir: c.String("cache"), Workers: c.Int("workers")}
-		prog := newCountProgress("corrupt", "img", test.Len()*len(names)*len(sevs))
+		prog := newEvalProgress("corrupt", "img", test.Len()*len(names)*len(sevs))
 		gen.Progress = prog.update
 		set, source, err = ensemble.GenerateSet(ctx, test, gen)
 		prog.finish()
@@ -138,7 +138,7 @@ func runEval(c *cli.Context) error {
 	}
 	var want []string
 	for _, n := range names {
-		if hasString(set.Info.Corruptions, n) {
+		if evalHasString(set.Info.Corruptions, n) {
 			want = append(want, n)
 		} else if c.IsSet("corruption-list") {
 			return fmt.Errorf("eval: the corruption set %s has no %s", set.Dir, n)
@@ -152,7 +152,7 @@ func runEval(c *cli.Context) error {
 	if n == 0 && set.Info.N != test.Len() {
 		return fmt.Errorf("eval: the corruption set has %d images per slice, the test set %d: give --test-subset", set.Info.N, test.Len())
 	}
-	prog := newCountProgress("evaluate", "slices", 1+len(want)*len(sevs))
+	prog := newEvalProgress("evaluate", "slices", 1+len(want)*len(sevs))
 	r, err := ensemble.EvaluateCorruptions(ctx, net, meta, test, set, dev, ensemble.EvalOptions{Corruptions: want,
 		Severities: sevs, N: n, Source: source, Batch: c.Int("batch"), Workers: c.Int("workers"), Progress: prog.update})
 	prog.finish()
@@ -176,7 +176,7 @@ func runEval(c *cli.Context) error {
 	}
 	out := c.String("out")
 	if out == "" {
-		out = filepath.Join(filepath.Dir(modelFile(c.String("model"))), "eval")
+		out = filepath.Join(filepath.Dir(evalModelFile(c.String("model"))), "eval")
 	}
 	if err := corrupt.WriteResult(out, r); err != nil {
 		return err
@@ -193,15 +193,15 @@ func runEval(c *cli.Context) error {
 	return nil
 }
 
-// modelFile resolves a run directory to its model file.
-func modelFile(p string) string {
+// evalModelFile resolves a run directory to its model file.
+func evalModelFile(p string) string {
 	if st, err := os.Stat(p); err == nil && st.IsDir() {
 		return filepath.Join(p, ensemble.ModelFile)
 	}
 	return p
 }
 
-func hasString(list []string, s string) bool {
+func evalHasString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true
@@ -210,17 +210,17 @@ func hasString(list []string, s string) bool {
 	return false
 }
 
-// countProgress shows a progress bar on a terminal and a log line every 10%
+// evalProgress shows a progress bar on a terminal and a log line every 10%
 // otherwise.
-type countProgress struct {
+type evalProgress struct {
 	bar         *progressbar.ProgressBar
 	label       string
 	total, next int
 	start       time.Time
 }
 
-func newCountProgress(label, unit string, total int) *countProgress {
-	p := &countProgress{label: label, total: total, next: max(1, total/10), start: time.Now()}
+func newEvalProgress(label, unit string, total int) *evalProgress {
+	p := &evalProgress{label: label, total: total, next: max(1, total/10), start: time.Now()}
 	if st, err := os.Stderr.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription(label),
 			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit),
@@ -230,7 +230,7 @@ func newCountProgress(label, unit string, total int) *countProgress {
 	return p
 }
 
-func (p *countProgress) update(done, _ int) {
+func (p *evalProgress) update(done, _ int) {
 	if p.bar != nil {
 		_ = p.bar.Set(done)
 		return
@@ -244,7 +244,7 @@ func (p *countProgress) update(done, _ int) {
 	}
 }
 
-func (p *countProgress) finish() {
+func (p *evalProgress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}

@@ -65,8 +65,8 @@ func init() {
 	})
 }
 
-// parseProgress maps a --progress value to a mode.
-func parseProgress(s string) (ensemble.ProgressMode, error) {
+// trainParseProgress maps a --progress value to a mode.
+func trainParseProgress(s string) (ensemble.ProgressMode, error) {
 	switch s {
 	case "auto", "":
 		return ensemble.ProgressAuto, nil
@@ -80,8 +80,8 @@ func parseProgress(s string) (ensemble.ProgressMode, error) {
 	return 0, fmt.Errorf("--progress: unknown mode %q (want auto, bar, log or off)", s)
 }
 
-// splitList splits a comma-separated flag value.
-func splitList(s string) []string {
+// trainSplitList splits a comma-separated flag value.
+func trainSplitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -99,7 +99,7 @@ func trainConfigFromFlags(c *cli.Context) ensemble.TrainConfig {
 		Nesterov: c.Bool("nesterov"), WeightDecay: c.Float64("wd"), NoDecayBNBias: c.Bool("no-decay-bn-bias"),
 		Schedule: c.String("schedule"), Warmup: c.Float64("warmup"), LabelSmoothing: c.Float64("label-smoothing"),
 		Subset: c.Int("subset"), PerClass: c.Int("per-class"), ValFraction: c.Float64("val-fraction"),
-		ValLimit: c.Int("val-limit"), Augment: splitList(c.String("augment")), Seed: c.Uint64("seed"),
+		ValLimit: c.Int("val-limit"), Augment: trainSplitList(c.String("augment")), Seed: c.Uint64("seed"),
 		Device: c.String("device"), AMP: c.String("amp"), Workers: c.Int("workers"), Threads: c.Int("threads"),
 	}
 	cfg.NoMomentum = c.IsSet("momentum") && cfg.Momentum == 0
@@ -122,7 +122,7 @@ func runTrain(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return fmt.Errorf("train: unexpected argument %q", c.Args().First())
 	}
-	mode, err := parseProgress(c.String("progress"))
+	mode, err := trainParseProgress(c.String("progress"))
 	if err != nil {
 		return err
 	}
