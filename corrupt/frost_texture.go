@@ -348,15 +348,17 @@ func (c *frostCanvas) splat(x, y, rad, v float64) {
 	y0, y1 := int(math.Floor(y-rad-0.5)), int(math.Ceil(y+rad+0.5))
 	x0, y0 = max(x0, 0), max(y0, 0)
 	x1, y1 = min(x1, c.w-1), min(y1, c.h-1)
+	outer := (rad + 0.5) * (rad + 0.5)
 	for py := y0; py <= y1; py++ {
 		dy := float64(py) - y
 		row := c.v[py*c.w:][:c.w]
 		for px := x0; px <= x1; px++ {
 			dx := float64(px) - x
-			cov := rad + 0.5 - math.Sqrt(dx*dx+dy*dy)
-			if cov <= 0 {
+			d2 := dx*dx + dy*dy
+			if d2 >= outer {
 				continue
 			}
+			cov := rad + 0.5 - math.Sqrt(d2)
 			if cov > 1 {
 				cov = 1
 			}
