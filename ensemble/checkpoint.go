@@ -63,7 +63,8 @@ func (m Meta) Input() (Input, error) {
 
 // NetConfig returns the nets configuration the checkpoint was built with.
 func (m Meta) NetConfig() nets.Config {
-	return nets.Config{Style: nets.Style(m.Style), Width: m.Width, InChannels: int64(m.InChannels), Classes: int64(m.Classes)}
+	return nets.Config{Style: nets.Style(m.Style), Width: m.Width, InChannels: int64(m.InChannels), Classes: int64(m.Classes),
+		Size: int64(m.InputSize)}
 }
 
 // strings encodes the metadata as safetensors metadata.

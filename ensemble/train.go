@@ -143,7 +143,7 @@ func Train(ctx context.Context, cfg TrainConfig, dir string, opts TrainOptions) 
 
 	torch.ManualSeed(cfg.Seed)
 	ncfg := nets.Config{Style: nets.Style(cfg.Style), Width: cfg.Width, InChannels: int64(td.input.Channels),
-		Classes: int64(len(td.classes))}
+		Classes: int64(len(td.classes)), Size: int64(td.input.Size)}
 	net, err := nets.New(cfg.Arch, ncfg, dev)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
