@@ -56,6 +56,7 @@ type studyConfig struct {
 	InputSize int      `json:"input_size"`
 	Epochs    int      `json:"epochs"`
 	Batch     int      `json:"batch"`
+	Optimizer string   `json:"optimizer"`
 	LR        float64  `json:"lr"`
 	Schedule  string   `json:"schedule"`
 	Warmup    float64  `json:"warmup"`
@@ -77,22 +78,23 @@ type studyConfig struct {
 // Fashion-MNIST, sized to finish in minutes on two CPU cores.
 func defaultStudy() studyConfig {
 	return studyConfig{
-		Data: "fashion-mnist", PerClass: 400, TestSubset: 500, InputSize: 32,
-		Epochs: 4, Batch: 64, LR: 0.05, Schedule: "onecycle", Augment: []string{"crop", "flip"}, Seed: 0,
-		Baseline: "resnet50",
+		Data: "fashion-mnist", PerClass: 500, TestSubset: 250, InputSize: 32,
+		Epochs: 2, Batch: 32, Optimizer: "adamw", LR: 0.003, Schedule: "onecycle", Augment: []string{"none"}, Seed: 0,
+		Baseline:    "resnet50",
+		Corruptions: corrupt.BenchmarkNames(),
 		Models: []studyModel{
 			{Arch: "resnet50", Width: 0.25},
 			{Arch: "resnet18", Width: 0.25},
-			{Arch: "preact_resnet18", Width: 0.25},
+			{Arch: "preact_resnet18", Width: 0.125},
 			{Arch: "vgg11_bn", Width: 0.25},
-			{Arch: "densenet121", Width: 0.25},
-			{Arch: "mobilenet_v2", Width: 0.5},
-			{Arch: "shufflenet_v2_x1_0", Width: 0.5},
+			{Arch: "densenet121", Width: 0.125},
+			{Arch: "mobilenet_v2", Width: 0.25},
 			{Arch: "squeezenet1_1", Width: 0.5},
-			{Arch: "googlenet", Width: 0.125},
+			{Arch: "googlenet", Width: 0.0625},
 			{Arch: "lenet", Width: 1},
-			{Arch: "vit_small", Width: 0.5},
-			{Arch: "mlp_mixer", Width: 0.5},
+			{Arch: "convnext_tiny", Width: 0.125},
+			{Arch: "vit_small", Width: 0.25},
+			{Arch: "mlp_mixer", Width: 0.25},
 		},
 	}
 }
@@ -125,7 +127,8 @@ func (c studyConfig) trainConfig(m studyModel, device string) ensemble.TrainConf
 	return ensemble.TrainConfig{
 		Arch: m.Arch, Style: m.style(), Width: m.Width, InputSize: c.InputSize, Fit: "pad",
 		Data: c.Data, PerClass: c.PerClass, ValLimit: c.TestSubset,
-		Epochs: c.Epochs, Batch: c.Batch, LR: c.LR, Nesterov: true, Schedule: c.Schedule, Warmup: c.Warmup,
+		Epochs: c.Epochs, Batch: c.Batch, Optimizer: c.Optimizer, LR: c.LR, Nesterov: c.Optimizer == "sgd",
+		Schedule: c.Schedule, Warmup: c.Warmup,
 		Augment: c.Augment, Seed: c.Seed, Device: device,
 	}
 }

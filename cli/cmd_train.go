@@ -36,6 +36,7 @@ func init() {
 			&cli.StringFlag{Name: "fit", Usage: "bring images to the input size by pad or resize (default: pad when at most 8 pixels smaller)"},
 			&cli.IntFlag{Name: "epochs", Value: 10},
 			&cli.IntFlag{Name: "batch", Value: 128},
+			&cli.StringFlag{Name: "optimizer", Value: "sgd", Usage: "sgd, adam or adamw"},
 			&cli.Float64Flag{Name: "lr", Value: 0.1, Usage: "(peak) learning rate"},
 			&cli.Float64Flag{Name: "momentum", Value: 0.9},
 			&cli.BoolFlag{Name: "nesterov", Usage: "Nesterov momentum"},
@@ -95,7 +96,7 @@ func trainConfigFromFlags(c *cli.Context) ensemble.TrainConfig {
 	cfg := ensemble.TrainConfig{
 		Arch: c.String("arch"), Data: c.String("data"), Style: c.String("style"), Width: c.Float64("width"),
 		InChannels: c.Int("in-channels"), InputSize: c.Int("size"), Fit: c.String("fit"),
-		Epochs: c.Int("epochs"), Batch: c.Int("batch"), LR: c.Float64("lr"), Momentum: c.Float64("momentum"),
+		Epochs: c.Int("epochs"), Batch: c.Int("batch"), Optimizer: c.String("optimizer"), LR: c.Float64("lr"), Momentum: c.Float64("momentum"),
 		Nesterov: c.Bool("nesterov"), WeightDecay: c.Float64("wd"), NoDecayBNBias: c.Bool("no-decay-bn-bias"),
 		Schedule: c.String("schedule"), Warmup: c.Float64("warmup"), LabelSmoothing: c.Float64("label-smoothing"),
 		Subset: c.Int("subset"), PerClass: c.Int("per-class"), ValFraction: c.Float64("val-fraction"),

@@ -44,22 +44,26 @@ func newApp() *cli.App {
 	}
 }
 
-// ensureOpenMPPolicy re-executes the program with OMP_WAIT_POLICY=PASSIVE when the
-// user has not chosen a policy. libgomp reads the variable once, when libtorch is
-// loaded (before main runs); with its default spinning, idle OpenMP threads compete
-// with the working ones on few-core machines and small-net steps become erratic and
-// several times slower. DIVRES_NO_REEXEC=1 turns this off.
+// ensureOpenMPPolicy re-executes the program with GOMP_SPINCOUNT=10000 when the
+// user has set neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT. libgomp reads them once,
+// when libtorch is loaded (before main runs). Its default spins idle threads for
+// about 300,000 iterations: on few cores shared with other work they then compete
+// with the working threads and steps become erratic and several times slower; with
+// OMP_WAIT_POLICY=PASSIVE they sleep at once, and waking them costs up to 2.3× on
+// small batches of small convolutional nets. A short spin keeps back-to-back
+// operations fast and yields the CPU soon after (measurements in the closing note of
+// issue 2). DIVRES_NO_REEXEC=1 turns this off.
 func ensureOpenMPPolicy() {
-	if os.Getenv("OMP_WAIT_POLICY") != "" || os.Getenv("DIVRES_NO_REEXEC") != "" {
+	if os.Getenv("OMP_WAIT_POLICY") != "" || os.Getenv("GOMP_SPINCOUNT") != "" || os.Getenv("DIVRES_NO_REEXEC") != "" {
 		return
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return
 	}
-	env := append(os.Environ(), "OMP_WAIT_POLICY=PASSIVE", "DIVRES_NO_REEXEC=1")
+	env := append(os.Environ(), "GOMP_SPINCOUNT=10000", "DIVRES_NO_REEXEC=1")
 	if err := syscall.Exec(exe, os.Args, env); err != nil {
-		logrus.Debugf("re-exec with OMP_WAIT_POLICY=PASSIVE failed: %v", err)
+		logrus.Debugf("re-exec with GOMP_SPINCOUNT=10000 failed: %v", err)
 	}
 }
 

@@ -47,10 +47,13 @@ type TrainConfig struct {
 	// epoch is dropped.
 	Epochs int `json:"epochs"`
 	Batch  int `json:"batch"`
-	// Optimizer: SGD with LR (0.1), Momentum (0.9 unless NoMomentum), Nesterov and
-	// WeightDecay (5e-4 unless NoWeightDecay), applied to every parameter as
-	// torch.optim.SGD does, or with NoDecayBNBias not to parameters with fewer than
-	// two dimensions (biases and normalisation weights).
+	// Optimizer is "sgd" (default): SGD with LR (0.1), Momentum (0.9 unless
+	// NoMomentum), Nesterov and WeightDecay (5e-4 unless NoWeightDecay), applied to
+	// every parameter as torch.optim.SGD does, or with NoDecayBNBias not to
+	// parameters with fewer than two dimensions (biases and normalisation weights);
+	// "adam" (L2 penalty) or "adamw" (decoupled decay) with betas 0.9/0.999 and eps
+	// 1e-8 use LR and WeightDecay the same way (Momentum and Nesterov are ignored).
+	Optimizer     string  `json:"optimizer,omitempty"`
 	LR            float64 `json:"lr"`
 	Momentum      float64 `json:"momentum"`
 	NoMomentum    bool    `json:"no_momentum,omitempty"`
@@ -119,6 +122,10 @@ func (c TrainConfig) WithDefaults() TrainConfig {
 	if c.Batch == 0 {
 		c.Batch = 128
 	}
+	if c.Optimizer == "" {
+		c.Optimizer = "sgd"
+	}
+	c.Optimizer = strings.ToLower(c.Optimizer)
 	if c.LR == 0 {
 		c.LR = 0.1
 	}
@@ -216,6 +223,8 @@ func (c TrainConfig) Validate() error {
 		return bad("epoch count", c.Epochs)
 	case c.Batch < 1:
 		return bad("batch size", c.Batch)
+	case c.Optimizer != "sgd" && c.Optimizer != "adam" && c.Optimizer != "adamw":
+		return fmt.Errorf("unknown optimizer %q (want sgd, adam or adamw)", c.Optimizer)
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
 		return bad("learning rate", c.LR)
 	case c.Momentum < 0 || c.Momentum >= 1:

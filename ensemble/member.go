@@ -53,7 +53,7 @@ func (l IndependentCE) Loss(outs []Output, y *torch.Tensor) *torch.Tensor {
 	return sum
 }
 
-// newMember wraps a built network with an SGD optimizer of cfg. With
+// newMember wraps a built network with the optimizer of cfg. With
 // cfg.NoDecayBNBias, parameters with fewer than two dimensions (biases,
 // normalisation weights) are excluded from weight decay.
 func newMember(name string, net *nets.Net, cfg TrainConfig) (*Member, error) {
@@ -61,8 +61,17 @@ func newMember(name string, net *nets.Net, cfg TrainConfig) (*Member, error) {
 	for _, v := range vars {
 		v.NoWeightDecay = cfg.NoDecayBNBias && v.T.Dim() < 2
 	}
-	opt, err := torch.NewSGD(vars, torch.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay,
-		Nesterov: cfg.Nesterov})
+	var opt torch.Optimizer
+	var err error
+	switch cfg.Optimizer {
+	case "adam", "adamw":
+		a := torch.DefaultAdam()
+		a.LR, a.WeightDecay, a.Decoupled = cfg.LR, cfg.WeightDecay, cfg.Optimizer == "adamw"
+		opt, err = torch.NewAdam(vars, a)
+	default:
+		opt, err = torch.NewSGD(vars, torch.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay,
+			Nesterov: cfg.Nesterov})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("member %s: %w", name, err)
 	}

@@ -53,6 +53,7 @@ func RelativeMCEBars(results []Result, baseline, path string) error {
 	mce := &bars{Width: w, Outline: rel.Outline}
 	var ticks []plot.Tick
 	anyMCE := false
+	baseX := math.NaN()
 	for i, s := range ss {
 		x := float64(i)
 		rel.X, rel.Y = append(rel.X, x-w/2), append(rel.Y, 100*s.RelativeMCE)
@@ -60,6 +61,7 @@ func RelativeMCEBars(results []Result, baseline, path string) error {
 		label := s.Model
 		if s.IsBaseline {
 			cr, cm, label = baseRel, baseMCE, s.Model+" (baseline)"
+			baseX = x
 		}
 		rel.Colors = append(rel.Colors, cr)
 		if !math.IsNaN(s.MCE) {
@@ -90,7 +92,7 @@ func RelativeMCEBars(results []Result, baseline, path string) error {
 		p.X.Tick.Label.YAlign = draw.YTop
 	}
 	if n <= 12 {
-		p.Add(barValues(rel), barValues(mce))
+		p.Add(barValues(rel, baseX), barValues(mce, baseX))
 	}
 	f := frame{Title: "Corruption error relative to the baseline (lower is more resilient)", Subtitle: coverageNote(ss)}
 	f.Legend = append(f.Legend, legendItem{Label: "relative mCE", Thumb: swatch{Fill: relColor}})
@@ -111,10 +113,14 @@ func barsSize(n int) (w, h vg.Length) {
 	return inches(clamp(1.4+0.36*float64(n), 5, 16)), inches(4.4)
 }
 
-// barValues writes each bar's value (rounded percent) above it.
-func barValues(b *bars) *annotations {
+// barValues writes each bar's value (rounded percent) above it, except at the
+// baseline's position skipX (100 % by definition, and its two labels would collide).
+func barValues(b *bars, skipX float64) *annotations {
 	a := &annotations{Background: white}
 	for i := range b.X {
+		if math.Abs(b.X[i]-skipX) < 0.5 {
+			continue
+		}
 		sty := textStyle(noteSize, darkGrey)
 		sty.XAlign, sty.YAlign = draw.XCenter, draw.YBottom
 		a.X, a.Y = append(a.X, b.X[i]), append(a.Y, b.Y[i])
