@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
@@ -125,7 +124,7 @@ func runCorrupt(c *cli.Context) error {
 	logrus.WithFields(logrus.Fields{"images": src.Len(), "size": fmt.Sprintf("%dx%dx%d", h, w, ch),
 		"corruptions": len(cs), "severities": sevs, "rng": mode, "seed": c.Uint64("seed"),
 		"params": params, "workers": c.Int("workers"), "frost": frost}).Info("corrupting")
-	progress := newCorruptProgress(total)
+	progress := newProgress("corrupt", "img", total)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
@@ -149,47 +148,6 @@ func runCorrupt(c *cli.Context) error {
 	logrus.WithFields(logrus.Fields{"out": out, "seconds": fmt.Sprintf("%.1f", el.Seconds()),
 		"images_per_s": fmt.Sprintf("%.0f", float64(total)/el.Seconds())}).Info("corruption set written")
 	return nil
-}
-
-// corruptProgress shows a progress bar on a terminal, and a log line every 10% when
-// stderr is a file or pipe (a bar would fill it with redraws).
-type corruptProgress struct {
-	bar      *progressbar.ProgressBar
-	total    int
-	nextLog  int
-	start    time.Time
-	terminal bool
-}
-
-func newCorruptProgress(total int) *corruptProgress {
-	p := &corruptProgress{total: total, start: time.Now(), nextLog: total / 10}
-	if st, err := os.Stderr.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-		p.terminal = true
-		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
-			progressbar.OptionSetDescription("corrupt"), progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
-			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetPredictTime(true),
-			progressbar.OptionClearOnFinish())
-	}
-	return p
-}
-
-func (p *corruptProgress) update(done, _ int) {
-	if p.terminal {
-		_ = p.bar.Set(done)
-		return
-	}
-	if done >= p.nextLog && done < p.total {
-		logrus.Infof("corrupt: %d/%d images (%.0f%%, %.0f/s)", done, p.total,
-			100*float64(done)/float64(p.total), float64(done)/time.Since(p.start).Seconds())
-		p.nextLog = done + p.total/10
-	}
-}
-
-func (p *corruptProgress) finish() {
-	if p.terminal {
-		_ = p.bar.Finish()
-	}
 }
 
 // usesFrost reports whether frost is among cs.

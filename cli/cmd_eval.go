@@ -8,10 +8,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
@@ -125,7 +124,7 @@ func runEval(c *cli.Context) error {
 		}
 		gen := ensemble.GenerateOptions{Dataset: spec, Seed: c.Uint64("seed"), RNG: mode, FrostDir: c.String("frost-dir"),
 			Corruptions: names, Severities: sevs, CacheDir: c.String("cache"), Workers: c.Int("workers")}
-		prog := newEvalProgress("corrupt", "img", test.Len()*len(names)*len(sevs))
+		prog := newProgress("corrupt", "img", test.Len()*len(names)*len(sevs))
 		gen.Progress = prog.update
 		set, source, err = ensemble.GenerateSet(ctx, test, gen)
 		prog.finish()
@@ -138,7 +137,7 @@ func runEval(c *cli.Context) error {
 	}
 	var want []string
 	for _, n := range names {
-		if evalHasString(set.Info.Corruptions, n) {
+		if slices.Contains(set.Info.Corruptions, n) {
 			want = append(want, n)
 		} else if c.IsSet("corruption-list") {
 			return fmt.Errorf("eval: the corruption set %s has no %s", set.Dir, n)
@@ -152,7 +151,7 @@ func runEval(c *cli.Context) error {
 	if n == 0 && set.Info.N != test.Len() {
 		return fmt.Errorf("eval: the corruption set has %d images per slice, the test set %d: give --test-subset", set.Info.N, test.Len())
 	}
-	prog := newEvalProgress("evaluate", "slices", 1+len(want)*len(sevs))
+	prog := newProgress("evaluate", "slices", 1+len(want)*len(sevs))
 	r, err := ensemble.EvaluateCorruptions(ctx, net, meta, test, set, dev, ensemble.EvalOptions{Corruptions: want,
 		Severities: sevs, N: n, Source: source, Batch: c.Int("batch"), Workers: c.Int("workers"), Progress: prog.update})
 	prog.finish()
@@ -199,53 +198,4 @@ func evalModelFile(p string) string {
 		return filepath.Join(p, ensemble.ModelFile)
 	}
 	return p
-}
-
-func evalHasString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// evalProgress shows a progress bar on a terminal and a log line every 10%
-// otherwise.
-type evalProgress struct {
-	bar         *progressbar.ProgressBar
-	label       string
-	total, next int
-	start       time.Time
-}
-
-func newEvalProgress(label, unit string, total int) *evalProgress {
-	p := &evalProgress{label: label, total: total, next: max(1, total/10), start: time.Now()}
-	if st, err := os.Stderr.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription(label),
-			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit),
-			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetPredictTime(true),
-			progressbar.OptionClearOnFinish())
-	}
-	return p
-}
-
-func (p *evalProgress) update(done, _ int) {
-	if p.bar != nil {
-		_ = p.bar.Set(done)
-		return
-	}
-	if done >= p.next && done < p.total {
-		logrus.Infof("%s: %d/%d (%.0f%%, %.1fs)", p.label, done, p.total, 100*float64(done)/float64(p.total),
-			time.Since(p.start).Seconds())
-		for p.next <= done {
-			p.next += max(1, p.total/10)
-		}
-	}
-}
-
-func (p *evalProgress) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-	}
 }

@@ -3,12 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
@@ -55,7 +53,7 @@ func runPlot(c *cli.Context) error {
 		return errors.New("plot: --format is empty")
 	}
 	start := time.Now()
-	prog := newPlotProgress()
+	prog := newProgress("plot", "files", 0)
 	rep, err := plots.RunStudy(plots.StudyOptions{
 		Results: results, Out: c.String("out"), Baseline: c.String("baseline"),
 		Formats: formats, Progress: prog.update,
@@ -80,34 +78,4 @@ func runPlot(c *cli.Context) error {
 		"seconds": fmt.Sprintf("%.1f", time.Since(start).Seconds()),
 	}).Info("figures written")
 	return nil
-}
-
-// plotProgress shows a progress bar over the files to write when stderr is a
-// terminal, and nothing otherwise (drawing takes seconds, not minutes).
-type plotProgress struct {
-	terminal bool
-	bar      *progressbar.ProgressBar
-}
-
-func newPlotProgress() *plotProgress {
-	st, err := os.Stderr.Stat()
-	return &plotProgress{terminal: err == nil && st.Mode()&os.ModeCharDevice != 0}
-}
-
-func (p *plotProgress) update(done, total int) {
-	if !p.terminal {
-		return
-	}
-	if p.bar == nil { // the total is known from the first call
-		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
-			progressbar.OptionSetDescription("plot"), progressbar.OptionShowCount(),
-			progressbar.OptionClearOnFinish())
-	}
-	_ = p.bar.Set(done)
-}
-
-func (p *plotProgress) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-	}
 }

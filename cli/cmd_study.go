@@ -277,7 +277,7 @@ func runStudy(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("study: %w", err)
 	}
-	prog := newEvalProgress("corrupt", "img", test.Len()*max(1, len(cfg.Corruptions), len(corrupt.Names))*max(1, len(cfg.Severities), 5))
+	prog := newProgress("corrupt", "img", test.Len()*max(1, len(cfg.Corruptions), len(corrupt.Names))*max(1, len(cfg.Severities), 5))
 	set, source, err := ensemble.GenerateSet(ctx, padded, ensemble.GenerateOptions{
 		Dataset: fmt.Sprintf("%s padded to %d", cfg.Data, cfg.InputSize), Seed: cfg.Seed, RNG: mode,
 		Corruptions: cfg.Corruptions, Severities: cfg.Severities, CacheDir: filepath.Join(dir, "corruptions"),
@@ -373,7 +373,7 @@ func studyEval(ctx context.Context, dir string, m studyModel, test data.Dataset,
 		return nil, err
 	}
 	defer net.Close()
-	prog := newEvalProgress("evaluate "+m.name(), "slice", 1+len(set.Info.Corruptions)*len(set.Info.Severities))
+	prog := newProgress("evaluate "+m.name(), "slice", 1+len(set.Info.Corruptions)*len(set.Info.Severities))
 	r, err := ensemble.EvaluateCorruptions(ctx, net, meta, test, set, dev,
 		ensemble.EvalOptions{N: test.Len(), Source: source, Progress: prog.update})
 	prog.finish()
