@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/divres/divres/internal/npyfile"
 )
 
 // Corruption sets in the CIFAR-10-C layout:
@@ -48,10 +50,8 @@ const setFormat = "cifar-10-c"
 // (N, H, W, 1) or (N, H, W, 3). Files up to 1 GiB are read into memory; larger ones are
 // read image by image.
 type NPYImages struct {
-	path       string
-	f          *os.File
+	f          *npyfile.File
 	data       []byte
-	off        int64
 	n, h, w, c int
 }
 
@@ -60,11 +60,11 @@ const maxInMemory = 1 << 30
 
 // OpenNPYImages opens a uint8 image array.
 func OpenNPYImages(path string) (*NPYImages, error) {
-	f, err := os.Open(path)
+	f, err := npyfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open images: %w", err)
 	}
-	im, err := newNPYImages(path, f)
+	im, err := newNPYImages(f)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -72,41 +72,27 @@ func OpenNPYImages(path string) (*NPYImages, error) {
 	return im, nil
 }
 
-func newNPYImages(path string, f *os.File) (*NPYImages, error) {
-	hd, err := readNPYHeader(f)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+func newNPYImages(f *npyfile.File) (*NPYImages, error) {
+	path, shape := f.Name(), f.Shape
+	if f.Kind != 'u' || f.Size != 1 {
+		return nil, npyfile.Errorf("read %s: element type %s, want uint8", path, f.Descr)
 	}
-	if hd.descr != "|u1" && hd.descr != "<u1" && hd.descr != "u1" {
-		return nil, fmt.Errorf("read %s: element type %s, want uint8", path, hd.descr)
-	}
-	if hd.fortran {
-		return nil, fmt.Errorf("read %s: Fortran-ordered arrays are not supported", path)
-	}
-	im := &NPYImages{path: path, f: f, off: hd.offset}
+	im := &NPYImages{f: f}
 	switch {
-	case len(hd.shape) == 3:
-		im.n, im.h, im.w, im.c = hd.shape[0], hd.shape[1], hd.shape[2], 1
-	case len(hd.shape) == 4 && (hd.shape[3] == 1 || hd.shape[3] == 3):
-		im.n, im.h, im.w, im.c = hd.shape[0], hd.shape[1], hd.shape[2], hd.shape[3]
+	case len(shape) == 3:
+		im.n, im.h, im.w, im.c = shape[0], shape[1], shape[2], 1
+	case len(shape) == 4 && (shape[3] == 1 || shape[3] == 3):
+		im.n, im.h, im.w, im.c = shape[0], shape[1], shape[2], shape[3]
 	default:
-		return nil, fmt.Errorf("read %s: shape %v, want (N, H, W), (N, H, W, 1) or (N, H, W, 3)", path, hd.shape)
+		return nil, npyfile.Errorf("read %s: shape %v, want (N, H, W), (N, H, W, 1) or (N, H, W, 3)", path, shape)
 	}
 	if im.h < MinSize || im.w < MinSize {
 		return nil, fmt.Errorf("read %s: images of %d×%d, the minimum is %d×%d", path, im.h, im.w, MinSize, MinSize)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	size := int64(im.n) * int64(im.h*im.w*im.c)
-	if st.Size() < hd.offset+size {
-		return nil, fmt.Errorf("read %s: truncated: %d data bytes, the header says %d", path, st.Size()-hd.offset, size)
-	}
-	if size <= maxInMemory {
-		im.data = make([]byte, size)
-		if _, err := f.ReadAt(im.data, hd.offset); err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
+	if f.NBytes <= maxInMemory {
+		im.data = make([]byte, f.NBytes)
+		if err := f.ReadBytes(im.data, 0); err != nil {
+			return nil, err
 		}
 	}
 	return im, nil
@@ -121,15 +107,15 @@ func (m *NPYImages) Shape() (h, w, c int) { return m.h, m.w, m.c }
 // Image returns image i (sharing memory with the loaded array; do not modify).
 func (m *NPYImages) Image(i int) (Image, error) {
 	if i < 0 || i >= m.n {
-		return Image{}, fmt.Errorf("%s: image %d out of range 0..%d", m.path, i, m.n-1)
+		return Image{}, fmt.Errorf("%s: image %d out of range 0..%d", m.f.Name(), i, m.n-1)
 	}
 	sz := m.h * m.w * m.c
 	if m.data != nil {
 		return Image{H: m.h, W: m.w, C: m.c, Pix: m.data[i*sz : (i+1)*sz : (i+1)*sz]}, nil
 	}
 	img := NewImage(m.h, m.w, m.c)
-	if _, err := m.f.ReadAt(img.Pix, m.off+int64(i)*int64(sz)); err != nil {
-		return Image{}, fmt.Errorf("read %s image %d: %w", m.path, i, err)
+	if err := m.f.ReadBytes(img.Pix, int64(i)*int64(sz)); err != nil {
+		return Image{}, fmt.Errorf("image %d: %w", i, err)
 	}
 	return img, nil
 }
@@ -137,36 +123,21 @@ func (m *NPYImages) Image(i int) (Image, error) {
 // Close closes the file.
 func (m *NPYImages) Close() error { return m.f.Close() }
 
-// ReadLabelsNPY reads a 1-D integer .npy array (any integer dtype).
+// ReadLabelsNPY reads a 1-D integer .npy array (any integer dtype; shape (N,) or
+// (N, 1)).
 func ReadLabelsNPY(path string) ([]int64, error) {
-	f, err := os.Open(path)
+	f, err := npyfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open labels: %w", err)
 	}
 	defer f.Close()
-	hd, err := readNPYHeader(f)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	if len(f.Shape) != 1 && !(len(f.Shape) == 2 && f.Shape[1] == 1) {
+		return nil, npyfile.Errorf("read %s: shape %v, want (N,)", path, f.Shape)
 	}
-	if len(hd.shape) != 1 && !(len(hd.shape) == 2 && hd.shape[1] == 1) {
-		return nil, fmt.Errorf("read %s: shape %v, want (N,)", path, hd.shape)
+	if f.Kind == 'b' {
+		return nil, npyfile.Errorf("read %s: dtype %s is not an integer type", path, f.Descr)
 	}
-	size := hd.itemSize()
-	if size == 0 {
-		return nil, fmt.Errorf("read %s: dtype %s is not an integer type", path, hd.descr)
-	}
-	raw := make([]byte, hd.elems()*int64(size))
-	if _, err := f.ReadAt(raw, hd.offset); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("read %s: truncated", path)
-		}
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	v, err := decodeNPYInts(hd, raw)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return v, nil
+	return f.ReadInts(0, f.Elems())
 }
 
 // SetWriter writes a corruption set: Write places each batch at its offset in the
@@ -207,7 +178,7 @@ func CreateSet(dir string, corruptions []string, severities []int, n, h, w, c in
 	if c == 3 {
 		shape = append(shape, 3)
 	}
-	hdr := npyHeaderBytes("|u1", shape)
+	hdr := npyfile.HeaderBytes("|u1", shape)
 	s.dataOffset = int64(len(hdr))
 	total := s.dataOffset + int64(len(sevs))*int64(n)*int64(s.imgBytes)
 	for _, name := range corruptions {
@@ -338,7 +309,7 @@ func writeLabels(path string, labels []int64, reps int) error {
 	n := len(labels) * reps
 	var buf []byte
 	if small {
-		buf = append(npyHeaderBytes("|u1", []int{n}), make([]byte, n)...)
+		buf = append(npyfile.HeaderBytes("|u1", []int{n}), make([]byte, n)...)
 		data := buf[len(buf)-n:]
 		for r := 0; r < reps; r++ {
 			for i, l := range labels {
@@ -346,7 +317,7 @@ func writeLabels(path string, labels []int64, reps int) error {
 			}
 		}
 	} else {
-		buf = append(npyHeaderBytes("<i8", []int{n}), make([]byte, 8*n)...)
+		buf = append(npyfile.HeaderBytes("<i8", []int{n}), make([]byte, 8*n)...)
 		data := buf[len(buf)-8*n:]
 		for r := 0; r < reps; r++ {
 			for i, l := range labels {
@@ -404,22 +375,12 @@ type Set struct {
 
 // OpenSet opens the set in dir. It reads headers only.
 func OpenSet(dir string) (*Set, error) {
-	s := &Set{Dir: dir}
-	js, err := os.ReadFile(filepath.Join(dir, SetInfoFile))
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(js, &s.Info); err != nil {
-			return nil, fmt.Errorf("open set %s: %s: %w", dir, SetInfoFile, err)
-		}
-		if s.Info.N < 0 || len(s.Info.Severities) == 0 {
-			return nil, fmt.Errorf("open set %s: %s is incomplete", dir, SetInfoFile)
-		}
-	case errors.Is(err, os.ErrNotExist):
-		s.Info = SetInfo{Format: setFormat, Severities: []int{1, 2, 3, 4, 5}, N: -1}
-	default:
-		return nil, fmt.Errorf("open set %s: %w", dir, err)
+	info, err := readSetInfo(dir)
+	if err != nil {
+		return nil, err
 	}
-	names, err := setNames(dir)
+	s := &Set{Dir: dir, Info: info}
+	names, err := SetNames(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open set %s: %w", dir, err)
 	}
@@ -428,23 +389,56 @@ func OpenSet(dir string) (*Set, error) {
 	}
 	s.Info.Corruptions = names
 	// Sizes from the first file when set.json did not give them.
-	hd, err := s.header(names[0])
+	f, err := s.open(names[0])
 	if err != nil {
 		return nil, err
 	}
+	f.Close()
 	if s.Info.N < 0 {
-		s.Info.N = hd.shape[0] / len(s.Info.Severities)
-		s.Info.Height, s.Info.Width = hd.shape[1], hd.shape[2]
+		s.Info.N = f.Shape[0] / len(s.Info.Severities)
+		s.Info.Height, s.Info.Width = f.Shape[1], f.Shape[2]
 		s.Info.Channels = 1
-		if len(hd.shape) == 4 {
-			s.Info.Channels = hd.shape[3]
+		if len(f.Shape) == 4 {
+			s.Info.Channels = f.Shape[3]
 		}
 	}
 	return s, nil
 }
 
-// setNames lists the corruption files of dir.
-func setNames(dir string) ([]string, error) {
+// readSetInfo reads DIR/set.json; without one, the published layout is assumed
+// (severities 1..5) and N is -1.
+func readSetInfo(dir string) (SetInfo, error) {
+	var info SetInfo
+	js, err := os.ReadFile(filepath.Join(dir, SetInfoFile))
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(js, &info); err != nil {
+			return info, fmt.Errorf("open set %s: %s: %w", dir, SetInfoFile, err)
+		}
+		if info.N < 0 || len(info.Severities) == 0 {
+			return info, fmt.Errorf("open set %s: %s is incomplete", dir, SetInfoFile)
+		}
+		if !slices.IsSorted(info.Severities) {
+			return info, fmt.Errorf("open set %s: %s: severities %v, want an increasing list", dir, SetInfoFile, info.Severities)
+		}
+		return info, nil
+	case errors.Is(err, os.ErrNotExist):
+		return SetInfo{Format: setFormat, Severities: []int{1, 2, 3, 4, 5}, N: -1}, nil
+	default:
+		return info, fmt.Errorf("open set %s: %w", dir, err)
+	}
+}
+
+// SetSeverities returns the severities stacked in the files of the set in dir: those
+// of its set.json, else 1..5. It reads no .npy file.
+func SetSeverities(dir string) ([]int, error) {
+	info, err := readSetInfo(dir)
+	return info.Severities, err
+}
+
+// SetNames lists the corruptions of a set directory: its .npy files other than
+// labels.npy, sorted.
+func SetNames(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -461,35 +455,36 @@ func setNames(dir string) ([]string, error) {
 	return out, nil
 }
 
-// header reads and checks the header of one corruption file.
-func (s *Set) header(name string) (npyHeader, error) {
-	path := filepath.Join(s.Dir, name+".npy")
-	f, err := os.Open(path)
+// open opens one corruption file and checks its header. Errors about the file's
+// content match npyfile.ErrFormat.
+func (s *Set) open(name string) (*npyfile.File, error) {
+	f, err := npyfile.Open(filepath.Join(s.Dir, name+".npy"))
 	if err != nil {
-		return npyHeader{}, fmt.Errorf("open set: %w", err)
+		return nil, fmt.Errorf("open set: %w", err)
 	}
-	defer f.Close()
-	hd, err := readNPYHeader(f)
+	path, shape := f.Name(), f.Shape
+	switch {
+	case f.Kind != 'u' || f.Size != 1:
+		err = npyfile.Errorf("read %s: element type %s, want uint8", path, f.Descr)
+	case (len(shape) != 3 && len(shape) != 4) || (len(shape) == 4 && shape[3] != 1 && shape[3] != 3):
+		err = npyfile.Errorf("read %s: shape %v is not (S·N, H, W[, C])", path, shape)
+	case shape[0]%len(s.Info.Severities) != 0:
+		err = npyfile.Errorf("read %s: %d images is not a multiple of %d severities", path, shape[0], len(s.Info.Severities))
+	}
 	if err != nil {
-		return npyHeader{}, fmt.Errorf("read %s: %w", path, err)
+		f.Close()
+		return nil, err
 	}
-	if hd.descr != "|u1" && hd.descr != "<u1" {
-		return npyHeader{}, fmt.Errorf("read %s: element type %s, want uint8", path, hd.descr)
+	return f, nil
+}
+
+// severityPos returns the position of severity in the files' stacking order.
+func (s *Set) severityPos(severity int) (int, error) {
+	pos := slices.Index(s.Info.Severities, severity)
+	if pos < 0 {
+		return 0, fmt.Errorf("corruption set %s: no severity %d (have %v)", s.Dir, severity, s.Info.Severities)
 	}
-	if hd.fortran || (len(hd.shape) != 3 && len(hd.shape) != 4) || (len(hd.shape) == 4 && hd.shape[3] != 1 && hd.shape[3] != 3) {
-		return npyHeader{}, fmt.Errorf("read %s: shape %v is not (S·N, H, W[, C])", path, hd.shape)
-	}
-	if hd.shape[0]%len(s.Info.Severities) != 0 {
-		return npyHeader{}, fmt.Errorf("read %s: %d images is not a multiple of %d severities", path, hd.shape[0], len(s.Info.Severities))
-	}
-	st, err := f.Stat()
-	if err != nil {
-		return npyHeader{}, fmt.Errorf("read %s: %w", path, err)
-	}
-	if st.Size() < hd.offset+hd.elems() {
-		return npyHeader{}, fmt.Errorf("read %s: truncated: %d data bytes, the header says %d", path, st.Size()-hd.offset, hd.elems())
-	}
-	return hd, nil
+	return pos, nil
 }
 
 // Read returns the N images of one corruption at one severity, reading only that
@@ -501,46 +496,36 @@ func (s *Set) Read(corruption string, severity int) ([]Image, error) {
 // ReadRange returns count images (all remaining when count < 0) of one corruption
 // and severity, starting at image start.
 func (s *Set) ReadRange(corruption string, severity, start, count int) ([]Image, error) {
-	pos := -1
-	for i, v := range s.Info.Severities {
-		if v == severity {
-			pos = i
-		}
-	}
-	if pos < 0 {
-		return nil, fmt.Errorf("set %s: no severity %d (have %v)", s.Dir, severity, s.Info.Severities)
+	pos, err := s.severityPos(severity)
+	if err != nil {
+		return nil, err
 	}
 	if corruption == "" || strings.ContainsAny(corruption, `/\`) {
-		return nil, fmt.Errorf("set %s: bad corruption name %q", s.Dir, corruption)
+		return nil, fmt.Errorf("corruption set %s: bad corruption name %q", s.Dir, corruption)
 	}
-	hd, err := s.header(corruption)
+	f, err := s.open(corruption)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("set %s: no corruption %q (have %s)", s.Dir, corruption, strings.Join(s.Info.Corruptions, ", "))
+			return nil, fmt.Errorf("corruption set %s: no corruption %q (have %s)", s.Dir, corruption, strings.Join(s.Info.Corruptions, ", "))
 		}
 		return nil, err
 	}
-	n := hd.shape[0] / len(s.Info.Severities)
-	h, w, c := hd.shape[1], hd.shape[2], 1
-	if len(hd.shape) == 4 {
-		c = hd.shape[3]
+	defer f.Close()
+	n := f.Shape[0] / len(s.Info.Severities)
+	h, w, c := f.Shape[1], f.Shape[2], 1
+	if len(f.Shape) == 4 {
+		c = f.Shape[3]
 	}
 	if count < 0 {
 		count = n - start
 	}
 	if start < 0 || start+count > n {
-		return nil, fmt.Errorf("set %s: images %d..%d out of range (N = %d)", s.Dir, start, start+count-1, n)
+		return nil, fmt.Errorf("corruption set %s: images %d..%d out of range (N = %d)", s.Dir, start, start+count-1, n)
 	}
-	f, err := os.Open(filepath.Join(s.Dir, corruption+".npy"))
-	if err != nil {
-		return nil, fmt.Errorf("open set: %w", err)
-	}
-	defer f.Close()
 	sz := h * w * c
 	buf := make([]byte, count*sz)
-	off := hd.offset + (int64(pos)*int64(n)+int64(start))*int64(sz)
-	if _, err := f.ReadAt(buf, off); err != nil {
-		return nil, fmt.Errorf("read %s severity %d: %w", corruption, severity, err)
+	if err := f.ReadBytes(buf, (int64(pos)*int64(n)+int64(start))*int64(sz)); err != nil {
+		return nil, fmt.Errorf("severity %d: %w", severity, err)
 	}
 	imgs := make([]Image, count)
 	for i := range imgs {
@@ -552,4 +537,33 @@ func (s *Set) ReadRange(corruption string, severity, start, count int) ([]Image,
 // Labels reads DIR/labels.npy (all S·N entries).
 func (s *Set) Labels() ([]int64, error) {
 	return ReadLabelsNPY(filepath.Join(s.Dir, "labels.npy"))
+}
+
+// SeverityLabels reads the Info.N labels of one severity from DIR/labels.npy, which
+// holds a 1-D integer array of either S·N labels (one copy per severity, as published)
+// or N; only those labels are read. Errors about the file's content match
+// npyfile.ErrFormat.
+func (s *Set) SeverityLabels(severity int) ([]int64, error) {
+	pos, err := s.severityPos(severity)
+	if err != nil {
+		return nil, err
+	}
+	f, err := npyfile.Open(filepath.Join(s.Dir, "labels.npy"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if len(f.Shape) != 1 || f.Kind == 'b' {
+		return nil, npyfile.Errorf("read %s: labels have shape %v type %s, want a 1-D integer array", f.Name(), f.Shape, f.Descr)
+	}
+	n, ns := s.Info.N, len(s.Info.Severities)
+	var from int64
+	switch f.Shape[0] {
+	case n:
+	case ns * n:
+		from = int64(pos) * int64(n)
+	default:
+		return nil, npyfile.Errorf("read %s: %d labels for %d images per severity (want %d or %d)", f.Name(), f.Shape[0], n, n, ns*n)
+	}
+	return f.ReadInts(from, from+int64(n))
 }

@@ -9,12 +9,14 @@ import (
 	"testing"
 
 	"codeberg.org/sbinet/npyio"
+
+	"github.com/divres/divres/internal/npyfile"
 )
 
 // writeNPY writes a .npy file with numpy's own header layout via npyio.
 func writeTestNPY(t *testing.T, path string, descr string, shape []int, data []byte) {
 	t.Helper()
-	buf := append(npyHeaderBytes(descr, shape), data...)
+	buf := append(npyfile.HeaderBytes(descr, shape), data...)
 	if err := os.WriteFile(path, buf, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -156,20 +158,5 @@ func TestNPYErrors(t *testing.T) {
 	}
 	if _, err := ReadLabelsNPY(p("f32.npy")); err == nil {
 		t.Error("4-D float labels accepted")
-	}
-}
-
-func TestNPYHeaderLayout(t *testing.T) {
-	h := npyHeaderBytes("|u1", []int{50000, 32, 32, 3})
-	if len(h)%64 != 0 || h[len(h)-1] != '\n' {
-		t.Fatalf("header of %d bytes", len(h))
-	}
-	hd, err := parseNPYDict(string(h[10:]))
-	if err != nil || hd.descr != "|u1" || len(hd.shape) != 4 || hd.shape[0] != 50000 {
-		t.Fatalf("%+v %v", hd, err)
-	}
-	hd, err = parseNPYDict(string(npyHeaderBytes("<i8", []int{7})[10:]))
-	if err != nil || len(hd.shape) != 1 || hd.shape[0] != 7 {
-		t.Fatalf("1-D: %+v %v", hd, err)
 	}
 }

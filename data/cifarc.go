@@ -1,48 +1,33 @@
 package data
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
+
+	"github.com/divres/divres/corrupt"
+	"github.com/divres/divres/internal/npyfile"
 )
 
 // CIFAR-10-C layout: DIR/<corruption>.npy holds uint8 (S·N, H, W, C) (or (S·N, H, W)
 // for grayscale) with the S severities stacked in increasing order, N images each;
 // DIR/labels.npy holds the labels, either (S·N,) (the published files repeat them per
 // severity) or (N,), in any integer type. S is 5 (severities 1…5) unless DIR/set.json
-// (written by divres's corrupt package) lists the severities.
+// (written by divres's corrupt package) lists the severities. The corrupt package
+// reads the files (corrupt.OpenSet); this file adds class names and the Memory
+// dataset.
 
 // LabelsFile is the label file name of a corruption set.
 const LabelsFile = "labels.npy"
 
 // setInfoFile is the metadata file divres writes beside a generated set.
-const setInfoFile = "set.json"
+const setInfoFile = corrupt.SetInfoFile
 
 // setSeverities returns the severities stacked in the set's files.
 func setSeverities(dir string) ([]int, error) {
-	p := filepath.Join(dir, setInfoFile)
-	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return []int{1, 2, 3, 4, 5}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var info struct {
-		Severities []int `json:"severities"`
-	}
-	if err := json.Unmarshal(b, &info); err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	if len(info.Severities) == 0 || !slices.IsSorted(info.Severities) {
-		return nil, fmt.Errorf("read %s: severities %v, want a non-empty increasing list", p, info.Severities)
-	}
-	return info.Severities, nil
+	return corrupt.SetSeverities(dir)
 }
 
 // IsCorruptionSetDir reports whether dir looks like a CIFAR-10-C style set: a
@@ -58,79 +43,37 @@ func IsCorruptionSetDir(dir string) bool {
 // CorruptionSetNames lists the corruptions of a set directory (its .npy files other
 // than labels.npy), sorted.
 func CorruptionSetNames(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range ents {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".npy") || name == LabelsFile || strings.HasPrefix(name, ".") {
-			continue
-		}
-		out = append(out, strings.TrimSuffix(name, ".npy"))
-	}
-	sort.Strings(out)
-	return out, nil
+	return corrupt.SetNames(dir)
 }
 
 // LoadCorruptionSet reads one severity of one corruption of a CIFAR-10-C style set in
-// dir: only that slice of DIR/<corruption>.npy is read. classes names the classes;
-// nil means DIR/classes.txt (one name a line) if present, else the CIFAR-10 names when
-// every label is below 10, else "0", "1", ….
+// dir (with corrupt.OpenSet): only that slice of DIR/<corruption>.npy and of
+// DIR/labels.npy is read. classes names the classes; nil means DIR/classes.txt (one
+// name a line) if present, else the CIFAR-10 names when every label is below 10, else
+// "0", "1", ….
 func LoadCorruptionSet(dir, corruption string, severity int, classes []string) (*Memory, error) {
-	sevs, err := setSeverities(dir)
+	set, err := corrupt.OpenSet(dir)
 	if err != nil {
-		return nil, err
+		return nil, markFormat(err)
 	}
-	pos := slices.Index(sevs, severity)
-	if pos < 0 {
-		return nil, fmt.Errorf("corruption set %s: no severity %d (have %v)", dir, severity, sevs)
-	}
-	ns := len(sevs)
-	if corruption == "" || strings.ContainsAny(corruption, `/\`) {
-		return nil, fmt.Errorf("corruption set %s: bad corruption name %q", dir, corruption)
-	}
-	path := filepath.Join(dir, corruption+".npy")
-	imgs, err := openNpy(path)
-	if errors.Is(err, os.ErrNotExist) {
-		names, _ := CorruptionSetNames(dir)
-		return nil, fmt.Errorf("corruption set %s: no corruption %q (have %s)", dir, corruption, strings.Join(names, ", "))
-	}
+	imgs, err := set.Read(corruption, severity)
 	if err != nil {
-		return nil, err
+		return nil, markFormat(err)
 	}
-	defer imgs.Close()
-	h := imgs.h
-	if h.kind != 'u' || h.size != 1 {
-		return nil, fmt.Errorf("read %s: %w", path, formatErr("element type is not uint8"))
+	if len(imgs) == 0 || imgs[0].H == 0 || imgs[0].W == 0 {
+		return nil, fmt.Errorf("corruption set %s: %w", dir, formatErr("%s.npy holds no images", corruption))
 	}
-	var total, ih, iw, ic int
-	switch len(h.shape) {
-	case 3:
-		total, ih, iw, ic = h.shape[0], h.shape[1], h.shape[2], 1
-	case 4:
-		total, ih, iw, ic = h.shape[0], h.shape[1], h.shape[2], h.shape[3]
-	default:
-		return nil, fmt.Errorf("read %s: %w", path, formatErr("shape %v, want (S·N, H, W[, C])", h.shape))
-	}
-	if total == 0 || total%ns != 0 || ih == 0 || iw == 0 || (ic != 1 && ic != 3) {
-		return nil, fmt.Errorf("read %s: %w", path, formatErr("shape %v, want (%d·N, H, W[, C]) with N > 0 and C 1 or 3", h.shape, ns))
-	}
-	n := total / ns
+	n, ih, iw, ic := len(imgs), imgs[0].H, imgs[0].W, imgs[0].C
 	size := ih * iw * ic
-	hwc := make([]uint8, n*size)
-	if err := imgs.readBytes(hwc, int64(pos)*int64(n)*int64(size)); err != nil {
-		return nil, err
-	}
-	pix := hwc
-	if ic > 1 {
-		pix = make([]uint8, len(hwc))
-		for k := range n {
-			hwcToCHW(pix[k*size:(k+1)*size], hwc[k*size:(k+1)*size], ih, iw, ic)
+	pix := make([]uint8, n*size)
+	for k, im := range imgs {
+		if ic == 1 {
+			copy(pix[k*size:(k+1)*size], im.Pix)
+		} else {
+			hwcToCHW(pix[k*size:(k+1)*size], im.Pix, ih, iw, ic)
 		}
 	}
-	labels, err := readSetLabels(filepath.Join(dir, LabelsFile), n, pos, ns)
+	labels, err := setLabels(set, severity, n)
 	if err != nil {
 		return nil, err
 	}
@@ -146,28 +89,15 @@ func LoadCorruptionSet(dir, corruption string, severity int, classes []string) (
 	return d, nil
 }
 
-// readSetLabels reads the n labels of the severity at position pos from a (ns·n,) or
-// (n,) label file.
-func readSetLabels(path string, n, pos, ns int) ([]int32, error) {
-	lf, err := openNpy(path)
+// setLabels reads the n labels of one severity of set.
+func setLabels(set *corrupt.Set, severity, n int) ([]int32, error) {
+	path := filepath.Join(set.Dir, LabelsFile)
+	vals, err := set.SeverityLabels(severity)
 	if err != nil {
-		return nil, err
+		return nil, markFormat(err)
 	}
-	defer lf.Close()
-	if len(lf.h.shape) != 1 || lf.h.kind == 'b' {
-		return nil, fmt.Errorf("read %s: %w", path, formatErr("labels have shape %v type %c%d, want a 1-D integer array", lf.h.shape, lf.h.kind, lf.h.size))
-	}
-	var from int64
-	switch lf.h.shape[0] {
-	case n:
-	case ns * n:
-		from = int64(pos) * int64(n)
-	default:
-		return nil, fmt.Errorf("read %s: %w", path, formatErr("%d labels for %d images per severity (want %d or %d)", lf.h.shape[0], n, n, ns*n))
-	}
-	vals, err := lf.readInts(from, from+int64(n))
-	if err != nil {
-		return nil, err
+	if len(vals) != n {
+		return nil, fmt.Errorf("read %s: %w", path, formatErr("%d labels for %d images", len(vals), n))
 	}
 	out := make([]int32, n)
 	for i, v := range vals {
@@ -177,6 +107,22 @@ func readSetLabels(path string, n, pos, ns int) ([]int32, error) {
 		out[i] = int32(v)
 	}
 	return out, nil
+}
+
+// formatMark makes an error of the .npy reader an ErrFormat error, text unchanged.
+type formatMark struct{ err error }
+
+func (e formatMark) Error() string        { return e.err.Error() }
+func (e formatMark) Unwrap() error        { return e.err }
+func (e formatMark) Is(target error) bool { return target == ErrFormat }
+
+// markFormat marks errors about malformed .npy files (npyfile.ErrFormat, from the
+// corrupt package's set reader) as ErrFormat errors.
+func markFormat(err error) error {
+	if err == nil || !errors.Is(err, npyfile.ErrFormat) {
+		return err
+	}
+	return formatMark{err}
 }
 
 // setClassNames picks class names for a set directory (see LoadCorruptionSet).
@@ -223,16 +169,6 @@ func hwcToCHW(dst, src []uint8, h, w, c int) {
 			for ch := range c {
 				dst[ch*plane+p] = src[p*c+ch]
 			}
-		}
-	}
-}
-
-// chwToHWC converts one planar C×H×W image to interleaved H×W×C.
-func chwToHWC(dst, src []uint8, h, w, c int) {
-	plane := h * w
-	for p := range plane {
-		for ch := range c {
-			dst[p*c+ch] = src[ch*plane+p]
 		}
 	}
 }

@@ -60,29 +60,6 @@ func TestCorruptionSetNumpyFiles(t *testing.T) {
 	}
 }
 
-func TestNpyLabelTypes(t *testing.T) {
-	for path, want := range map[string][]int64{
-		"testdata/labels_i8.npy":    {0, 9, 2, 7},
-		"testdata/labels_be_i2.npy": {5, 6, 1},
-	} {
-		f, err := openNpy(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := f.readInts(0, int64(len(want)))
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range want {
-			if got[i] != want[i] {
-				t.Errorf("%s: %v, want %v", path, got, want)
-				break
-			}
-		}
-	}
-}
-
 // A set written with npyio (as the corrupt package does), grayscale (5·N, H, W) with
 // int64 labels of length N, and the errors of malformed sets.
 func TestCorruptionSetNpyio(t *testing.T) {
@@ -158,48 +135,6 @@ func truncateFile(t *testing.T, path string, by int64) {
 	}
 	if err := os.Truncate(path, st.Size()-by); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestNpyHeaderErrors(t *testing.T) {
-	valid := func(dict string) []byte {
-		b := append([]byte{}, npy.Magic[:]...)
-		b = append(b, 1, 0, byte(len(dict)), 0)
-		return append(b, dict...)
-	}
-	cases := map[string][]byte{
-		"short":         npy.Magic[:4],
-		"bad magic":     []byte("\x93NUMPX\x01\x00\x00\x00"),
-		"version 9":     append(append([]byte{}, npy.Magic[:]...), 9, 0, 0, 0),
-		"no newline":    valid("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }"),
-		"garbage dict":  valid("hello\n"),
-		"fortran":       valid("{'descr': '|u1', 'fortran_order': True, 'shape': (2,), }\n"),
-		"float":         valid("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"),
-		"bad shape":     valid("{'descr': '|u1', 'fortran_order': False, 'shape': (2,x), }\n"),
-		"negative dim":  valid("{'descr': '|u1', 'fortran_order': False, 'shape': (-2,), }\n"),
-		"huge shape":    valid("{'descr': '<i8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n"),
-		"keys reversed": valid("{'shape': (2,), 'fortran_order': False, 'descr': '|u1', }\n"),
-		"short data":    append(valid("{'descr': '|u1', 'fortran_order': False, 'shape': (4,), }\n"), 1, 2),
-	}
-	for name, in := range cases {
-		_, err := newNpyFile(bytes.NewReader(in), int64(len(in)), name)
-		if err == nil {
-			t.Errorf("%s: no error", name)
-		} else if !errors.Is(err, ErrFormat) {
-			t.Errorf("%s: error %v does not wrap ErrFormat", name, err)
-		}
-	}
-	ok := append(valid("{'descr': '<u2', 'fortran_order': False, 'shape': (2,), }\n"), 1, 0, 2, 1)
-	f, err := newNpyFile(bytes.NewReader(ok), int64(len(ok)), "ok")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := f.readInts(0, 2)
-	if err != nil || v[0] != 1 || v[1] != 258 {
-		t.Errorf("values %v err %v", v, err)
-	}
-	if _, err := f.readInts(1, 3); err == nil {
-		t.Error("read past the end")
 	}
 }
 

@@ -3,10 +3,7 @@ package data
 import (
 	"bytes"
 	"errors"
-	"os"
 	"testing"
-
-	"codeberg.org/sbinet/npyio/npy"
 )
 
 // The readers must turn any input into a dataset or an ErrFormat error: never a
@@ -14,9 +11,10 @@ import (
 //
 //	go test ./data -run '^$' -fuzz '^FuzzReadIDX$' -fuzztime 60s -fuzzminimizetime 2s
 //
-// (likewise FuzzReadCIFAR10, FuzzReadCIFAR100, FuzzNpy). A short -fuzzminimizetime
-// matters for the CIFAR targets: minimising a 6 KB record file takes the default
-// minute per new input. testdata/fuzz holds inputs that once failed.
+// (likewise FuzzReadCIFAR10, FuzzReadCIFAR100; the .npy reader is fuzzed in
+// internal/npyfile). A short -fuzzminimizetime matters for the CIFAR targets:
+// minimising a 6 KB record file takes the default minute per new input.
+// testdata/fuzz holds inputs that once failed.
 
 func FuzzReadIDX(f *testing.F) {
 	img := idxBytes([]int{2, 3, 4}, synthImages(2, 12))
@@ -93,38 +91,4 @@ func FuzzReadCIFAR10(f *testing.F) {
 
 func FuzzReadCIFAR100(f *testing.F) {
 	fuzzCIFAR(f, 2, func(b []byte) (*Memory, error) { return ReadCIFAR100(bytes.NewReader(b), false) })
-}
-
-func FuzzNpy(f *testing.F) {
-	for _, p := range []string{"testdata/cset/alpha.npy", "testdata/cset/beta.npy", "testdata/cset/labels.npy", "testdata/labels_i8.npy", "testdata/labels_be_i2.npy"} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-		f.Add(b[:len(b)/2])
-	}
-	var b bytes.Buffer
-	npy.Write(&b, []int32{1, 2, 3})
-	f.Add(b.Bytes())
-	f.Add([]byte("\x93NUMPY\x01\x00\x05\x00{}  \n"))
-	f.Add([]byte("\x93NUMPY\x02\x00\xff\xff\xff\x7f"))
-	f.Add([]byte("\x93NUMPY\x01\x00\x10\x00{'descr': '|u1'\n"))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		nf, err := newNpyFile(bytes.NewReader(in), int64(len(in)), "fuzz")
-		if err != nil {
-			if !errors.Is(err, ErrFormat) {
-				t.Fatalf("error %v does not wrap ErrFormat", err)
-			}
-			return
-		}
-		if nf.h.offset+nf.h.nbytes > int64(len(in)) {
-			t.Fatalf("accepted %d data bytes at %d in %d", nf.h.nbytes, nf.h.offset, len(in))
-		}
-		if n := nf.h.elems(); n <= 1<<16 {
-			if _, err := nf.readInts(0, n); err != nil {
-				t.Fatalf("reading the %d accepted elements: %v", n, err)
-			}
-		}
-	})
 }

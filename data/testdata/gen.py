@@ -23,8 +23,9 @@ with open("cset_expected.json", "w") as f:
     json.dump(expected, f)
 labels = np.tile(np.array([3, 1, 4], np.uint8), 5)
 np.save("cset/labels.npy", labels)
-np.save("labels_i8.npy", np.array([0, 9, 2, 7], np.int64))
-np.save("labels_be_i2.npy", np.array([5, 6, 1], dtype=">i2"))
+# label files of every integer type for internal/npyfile's tests
+np.save("../../internal/npyfile/testdata/labels_i8.npy", np.array([0, 9, 2, 7], np.int64))
+np.save("../../internal/npyfile/testdata/labels_be_i2.npy", np.array([5, 6, 1], dtype=">i2"))
 
 # resize.json: bilinear resize references (align_corners=False, no antialias),
 # rounded to uint8, for a 1×5×7 image up to 8×11 and a 1×9×9 image down to 4×4.
