@@ -212,9 +212,11 @@ dr_err dr_from_data(const void* data, int64_t nbytes, const int64_t* shape, int6
       throw std::invalid_argument("from_data: " + std::to_string(nbytes) + " bytes do not fill a tensor of " +
                                   std::to_string(t.nbytes()) + " bytes");
     if (nbytes > 0) std::memcpy(t.data_ptr(), data, static_cast<size_t>(nbytes));
+    // From page-locked memory the copy is asynchronous; libtorch's pinned-memory
+    // allocator keeps the host block alive until the copy has completed.
     if (to_device)
       t = t.to(c10::Device(static_cast<c10::DeviceType>(devtype), static_cast<c10::DeviceIndex>(devindex)),
-               /*non_blocking=*/false);
+               /*non_blocking=*/t.is_pinned());
     *out = dr::make(std::move(t));
   }
   DR_CATCH
