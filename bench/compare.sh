@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Back-to-back comparison of the binding's small-net benchmark with the same model in
+# Debian's python3-torch and in C++ calling libtorch directly, several rounds, same
+# thread count and OpenMP settings on every side.
+#
+#   bench/compare.sh [rounds] [threads...]      (after ./build.sh; default 5 rounds, 1 and 2 threads)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-5}
+shift || true
+threads=${*:-1 2}
+export PATH=$PATH:/usr/local/go/bin
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
+mkdir -p build/bench
+cmake -S bench/cpp -B build/bench -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$(cat build/shim/.libtorch)" >/dev/null
+cmake --build build/bench -j "$(nproc)" >/dev/null
+go test -c -o build/bench/torch.test ./torch
+for t in $threads; do
+  for r in $(seq "$rounds"); do
+    go=$(BENCH_THREADS=$t build/bench/torch.test -test.run '^$' -test.bench 'SmallNet' -test.benchtime 40x 2>&1 |
+      awk '/TrainStep/{for(i=1;i<=NF;i++) if($(i+1)=="median-ms/step") s=$i} /Infer1/{for(i=1;i<=NF;i++) if($(i+1)=="median-µs/forward") f=$i} END{print s, f}')
+    py=$(/usr/bin/python3 bench/python/smallnet.py "$t" | awk '/train/{s=$6} /inference/{f=$5} END{print s, f}')
+    cpp=$(build/bench/smallnet "$t" | awk '/train/{s=$6} /inference/{f=$5} END{print s, f}')
+    echo "threads=$t round=$r  go: $go  python: $py  c++: $cpp   (train ms/step b256, infer µs b1)"
+  done
+done
