@@ -317,8 +317,11 @@ func runStudy(c *cli.Context) error {
 	if base := results[baseName]; base != nil {
 		for name, r := range results {
 			if err := corrupt.ComputeCE(r, base); err != nil {
+				// With a partial benchmark, what could be computed is kept.
 				logrus.Warnf("study: CE of %s: %v", name, err)
-				continue
+				if !errors.Is(err, corrupt.ErrIncomplete) {
+					continue
+				}
 			}
 			if err := corrupt.WriteResult(filepath.Join(dir, "eval", name), r); err != nil {
 				return fmt.Errorf("study: %w", err)

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/divres/divres/corrupt"
+	"github.com/divres/divres/data"
+)
+
+// TestStudyPipeline runs a tiny study end to end on real Fashion-MNIST (two models,
+// a few images, two corruptions), then reruns it: nothing is recomputed; then with
+// another recipe in the same directory: refused.
+func TestStudyPipeline(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(data.FashionMNISTDir, "t10k-images-idx3-ubyte.gz")); err != nil {
+		t.Skip("Fashion-MNIST not installed")
+	}
+	dir := t.TempDir()
+	cfg := defaultStudy()
+	cfg.PerClass, cfg.TestSubset, cfg.Epochs, cfg.Batch = 12, 24, 1, 24
+	cfg.Baseline = "resnet18"
+	cfg.Models = []studyModel{{Arch: "resnet18", Width: 0.125}, {Arch: "lenet", Width: 0.5}}
+	cfg.Corruptions = []string{"fog", "contrast"}
+	js, _ := json.Marshal(cfg)
+	cfgPath := filepath.Join(dir, "study.json")
+	if err := os.WriteFile(cfgPath, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, "run")
+	args := []string{"study", "--config", cfgPath, "--out", run, "--device", "cpu"}
+	if out, err := runDivres(t, args...); err != nil {
+		t.Fatalf("study: %v\n%s", err, out)
+	}
+	for _, m := range []string{"resnet18_w0.125", "lenet_w0.5"} {
+		r, err := corrupt.ReadResult(filepath.Join(run, "eval", m, "eval.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Errors) != 2 || r.Errors["fog"][0] < 0 || r.Errors["fog"][4] < 0 || r.Baseline != "resnet18_w0.125" {
+			t.Errorf("%s: result %+v", m, r)
+		}
+		if m == "resnet18_w0.125" && (r.CE["fog"] != 1 || r.CE["contrast"] != 1) {
+			t.Errorf("the baseline's CE against itself is %v, want 1", r.CE)
+		}
+	}
+	for _, f := range []string{"error_vs_severity.svg", "heatmap_error.png", "summary.md"} {
+		if st, err := os.Stat(filepath.Join(run, "figures", f)); err != nil || st.Size() == 0 {
+			t.Errorf("figure %s: %v", f, err)
+		}
+	}
+	model := filepath.Join(run, "train", "lenet_w0.5", "model.safetensors")
+	before, err := os.Stat(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if out, err := runDivres(t, args...); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, out)
+	}
+	if after, _ := os.Stat(model); !after.ModTime().Equal(before.ModTime()) {
+		t.Error("a rerun retrained a finished model")
+	}
+	cfg.Epochs = 2
+	js, _ = json.Marshal(cfg)
+	os.WriteFile(cfgPath, js, 0o644)
+	if _, err := runDivres(t, args...); err == nil || !strings.Contains(err.Error(), "another configuration") {
+		t.Errorf("a changed recipe in the same run directory: %v", err)
+	}
+}
