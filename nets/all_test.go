@@ -30,108 +30,6 @@ func allWidth(st Style) float64 {
 	return 0.125
 }
 
-// allStepResult is what a forward/backward pass produced.
-type allStepResult struct {
-	logits, features []int64 // shapes
-	loss             float64
-	noGrad, zeroGrad []string // trainable parameters without / with an all-zero gradient
-	nonFinite        []string // parameters with a non-finite gradient
-}
-
-// allTrainStep runs one training-mode forward and backward pass of n on a random
-// (batch, C, size, size) input with random targets.
-func allTrainStep(t *testing.T, n *Net, size, batch int64) allStepResult {
-	t.Helper()
-	var r allStepResult
-	n.Store.SetTraining(true)
-	if err := n.Store.ZeroGrad(); err != nil {
-		t.Fatal(err)
-	}
-	err := torch.Do(func(s *torch.Scope) error {
-		x := torch.Randn(s, []int64{batch, n.Config.InChannels, size, size})
-		y := torch.Randint(s, 0, n.Config.Classes, []int64{batch})
-		logits, feats := n.Forward(x)
-		loss := torch.CrossEntropy(logits, y, 0)
-		if err := loss.Err(); err != nil {
-			return err
-		}
-		if err := feats.Err(); err != nil {
-			return err
-		}
-		r.logits, r.features = logits.Shape(), feats.Shape()
-		var err error
-		if r.loss, err = loss.Item(); err != nil {
-			return err
-		}
-		if err := loss.Backward(); err != nil {
-			return err
-		}
-		for _, v := range n.Store.Trainable() {
-			g := v.T.Grad()
-			if g == nil {
-				r.noGrad = append(r.noGrad, v.Name)
-				continue
-			}
-			g.MoveTo(s)
-			fin, err := g.IsFinite().All().Item()
-			if err != nil {
-				return err
-			}
-			if fin == 0 {
-				r.nonFinite = append(r.nonFinite, v.Name)
-			}
-			nz, err := g.CountNonzero().Item()
-			if err != nil {
-				return err
-			}
-			if nz == 0 {
-				r.zeroGrad = append(r.zeroGrad, v.Name)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("%s/%s at %d: %v", n.Spec.Name, n.Config.Style, size, err)
-	}
-	return r
-}
-
-// allRandomizeZeroParams gives the parameters that are initialised to all zeros
-// (zero-initialised heads, class tokens, biases) small random values, so that every
-// parameter receives a non-zero gradient.
-func allRandomizeZeroParams(t *testing.T, n *Net) {
-	t.Helper()
-	for _, v := range n.Store.Trainable() {
-		nz, err := v.T.CountNonzero().Item()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if nz == 0 {
-			if err := v.T.Normal_(0, 0.05); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
-
-// allClassifierWeight returns the last 2-D-or-more parameter with `classes` rows: the
-// final classifier layer's weight, and its bias if the next entry is one.
-func allClassifierWeight(n *Net) (w, b *torch.Var) {
-	vars := n.Store.Vars()
-	for i := len(vars) - 1; i >= 0; i-- {
-		v := vars[i]
-		sh := v.T.Shape()
-		if v.Buffer || len(sh) < 2 || sh[0] != n.Config.Classes {
-			continue
-		}
-		if i+1 < len(vars) && strings.HasSuffix(vars[i+1].Name, "bias") && len(vars[i+1].T.Shape()) == 1 {
-			b = vars[i+1]
-		}
-		return v, b
-	}
-	return nil, nil
-}
-
 func TestAllArchitecturesForwardBackward(t *testing.T) {
 	for _, name := range Names() {
 		spec, _ := Lookup(name)
@@ -162,7 +60,7 @@ func allCheckArchitecture(t *testing.T, spec *Spec, st Style) {
 	if macs > allBudgetMACs {
 		t.Skipf("%.2f GMACs per image at width %g and size %d: over the test budget", float64(macs)/1e9, cfg.Width, size)
 	}
-	r := allTrainStep(t, n, size, allBatch)
+	r := trainStep(t, n, size, allBatch)
 	if len(r.logits) != 2 || r.logits[0] != allBatch || r.logits[1] != allClasses {
 		t.Errorf("logits shape %v, want [%d %d]", r.logits, allBatch, allClasses)
 	}
@@ -191,7 +89,7 @@ func allCheckArchitecture(t *testing.T, spec *Spec, st Style) {
 // classifier's input size and, for a linear classifier, that they give the logits.
 func allCheckFeatures(t *testing.T, n *Net, size int64) {
 	t.Helper()
-	w, b := allClassifierWeight(n)
+	w, b := classifierWeight(n)
 	if w == nil {
 		t.Errorf("no classifier weight with %d rows found", n.Config.Classes)
 		return

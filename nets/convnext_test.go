@@ -2,6 +2,7 @@ package nets
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/divres/divres/torch"
@@ -104,7 +105,7 @@ func TestLayerNorm2d(t *testing.T) {
 		if m > 1e-5 || v > 1e-4 {
 			t.Errorf("per-position mean %g, variance − 1 %g", m, v)
 		}
-		if sh := y.Shape(); !ncEqualShapes(sh, []int64{2, 5, 3, 4}) {
+		if sh := y.Shape(); !slices.Equal(sh, []int64{2, 5, 3, 4}) {
 			t.Errorf("shape %v", sh)
 		}
 		return nil

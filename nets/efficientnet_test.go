@@ -102,13 +102,13 @@ func TestEfficientNetB0DepthOnlyInTraining(t *testing.T) {
 		n.Store.SetTraining(false)
 		a, fa := n.Forward(x)
 		b, _ := n.Forward(x)
-		if d := nbMaxAbsDiff(t, "eval", a, b); d != 0 {
+		if d := maxAbsDiff(t, "eval", a, b); d != 0 {
 			t.Errorf("two evaluation passes differ by %g", d)
 		}
 		n.Store.SetTraining(true)
 		_, f1 := n.Forward(x)
 		_, f2 := n.Forward(x)
-		if d := nbMaxAbsDiff(t, "train", f1, f2); d == 0 {
+		if d := maxAbsDiff(t, "train", f1, f2); d == 0 {
 			t.Errorf("two training passes gave identical features: no stochastic depth")
 		}
 		_ = fa

@@ -47,7 +47,7 @@ func naCheckSteps(t *testing.T, names []string, exempt func(name string) bool) {
 						t.Fatal(err)
 					}
 					defer n.Close()
-					r := naStep(t, n, size)
+					r := trainStep(t, n, size, 2)
 					if len(r.logits) != 2 || r.logits[0] != 2 || r.logits[1] != 10 {
 						t.Errorf("logits %v, want [2 10]", r.logits)
 					}
@@ -75,7 +75,7 @@ func naCheckSteps(t *testing.T, names []string, exempt func(name string) bool) {
 func naItoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 // naHeadInputs returns, per registered name, the input size of the final classifier
-// layer at the test width: the second dimension of the last 2-D parameter.
+// layer at the test width: the second dimension of its weight.
 func naHeadInputs(t *testing.T, name string) map[string]int64 {
 	out := map[string]int64{}
 	spec, _ := Lookup(name)
@@ -84,73 +84,12 @@ func naHeadInputs(t *testing.T, name string) map[string]int64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		vars := n.Store.Vars()
-		for i := len(vars) - 1; i >= 0; i-- {
-			if sh := vars[i].T.Shape(); len(sh) == 2 && sh[0] == 10 {
-				out[name+"/"+string(st)] = sh[1]
-				break
-			}
+		if w, _ := classifierWeight(n); w != nil {
+			out[name+"/"+string(st)] = w.T.Size(1)
 		}
 		n.Close()
 	}
 	return out
-}
-
-// naStepResult is what a training step produced.
-type naStepResult struct {
-	logits, features            []int64
-	loss                        float64
-	noGrad, nonFinite, zeroGrad []string
-}
-
-// naStep runs one training-mode forward and backward pass of n on a random batch of
-// two size×size images with random targets.
-func naStep(t *testing.T, n *Net, size int64) naStepResult {
-	t.Helper()
-	var r naStepResult
-	n.Store.SetTraining(true)
-	err := torch.Do(func(s *torch.Scope) error {
-		x := torch.Randn(s, []int64{2, n.Config.InChannels, size, size})
-		y := torch.FromSlice(s, []int64{3, 8}, nil)
-		logits, feats := n.Forward(x)
-		loss := torch.CrossEntropy(logits, y, 0)
-		if err := feats.Err(); err != nil {
-			return err
-		}
-		r.logits, r.features = logits.Shape(), feats.Shape()
-		var err error
-		if r.loss, err = loss.Item(); err != nil {
-			return err
-		}
-		if err := loss.Backward(); err != nil {
-			return err
-		}
-		for _, v := range n.Store.Trainable() {
-			g := v.T.In(s).Grad()
-			if g == nil {
-				r.noGrad = append(r.noGrad, v.Name)
-				continue
-			}
-			finite, err := g.IsFinite().All().Item()
-			if err != nil {
-				return err
-			}
-			nonzero, err := g.CountNonzero().Item()
-			if err != nil {
-				return err
-			}
-			if finite == 0 {
-				r.nonFinite = append(r.nonFinite, v.Name)
-			} else if nonzero == 0 {
-				r.zeroGrad = append(r.zeroGrad, v.Name)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("%s/%s at %d: %v", n.Spec.Name, n.Config.Style, size, err)
-	}
-	return r
 }
 
 // naCount is a parameter count measured with PyTorch.
@@ -211,86 +150,38 @@ func naCheckKuangliu(t *testing.T, name, key string) {
 
 // naCheckParity loads weights written by testdata/nets_a_gen.py into arch and
 // compares its logits and features in evaluation mode with PyTorch's and, where the
-// file has them, the training-mode logits and the updated BatchNorm buffers.
+// file has them, the training-mode logits and the updated BatchNorm buffers: absolute
+// differences below 1e-4 for values of order 1, relative to the largest reference
+// value beyond.
 func naCheckParity(t *testing.T, family, file, arch string, cfg Config) {
-	dir := filepath.Join("testdata", family)
-	n, err := NewUninitialized(arch, cfg, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	if _, err := n.Store.Load(filepath.Join(dir, file+".safetensors"), true); err != nil {
-		t.Fatal(err)
-	}
-	err = torch.Do(func(s *torch.Scope) error {
-		io, _, err := torch.LoadSafetensors(filepath.Join(dir, file+"_io.safetensors"), s, torch.CPU)
-		if err != nil {
-			return err
-		}
-		// Absolute differences below 1e-4 for values of order 1; relative to the
-		// largest reference value beyond.
-		maxDiff := func(what string, got, want *torch.Tensor) {
-			t.Helper()
-			if !naEqualShape(got.Shape(), want.Shape()) {
-				t.Errorf("%s: shape %v, PyTorch %v", what, got.Shape(), want.Shape())
-				return
+	t.Helper()
+	base := filepath.Join("testdata", family, file)
+	checkParity(t, arch, cfg, base+".safetensors", base+"_io.safetensors", 1e-4, true,
+		func(n *Net, io map[string]*torch.Tensor, s *torch.Scope) error {
+			want, ok := io["train_logits"]
+			if !ok {
+				return nil
 			}
-			g, w := got.ToDType(torch.Float64), want.ToDType(torch.Float64)
-			d, err := g.Sub(w).Abs().Max().Item()
-			if err != nil {
-				t.Errorf("%s: %v", what, err)
-				return
-			}
-			scale, err := w.Abs().Max().Item()
-			if err != nil {
-				t.Errorf("%s: %v", what, err)
-				return
-			}
-			if d >= 1e-4*max(1, scale) {
-				t.Errorf("%s: max |Go − PyTorch| = %g (values up to %g)", what, d, scale)
-				return
-			}
-			t.Logf("%s: max |Go − PyTorch| = %.2g (values up to %.3g)", what, d, scale)
-		}
-		n.Store.SetTraining(false)
-		logits, feats := n.Forward(io["input"])
-		maxDiff("eval logits", logits, io["logits"])
-		maxDiff("eval features", feats, io["features"])
-		if want, ok := io["train_logits"]; ok {
 			n.Store.SetTraining(true)
 			logits, _ := n.Forward(io["input"])
-			maxDiff("train logits", logits, want)
+			parityClose(t, file+": train logits", logits, want, 1e-4, true)
 			for k, want := range io {
-				if name, ok := strings.CutPrefix(k, "after_train:"); ok {
-					v := n.Store.Get(name)
-					if v == nil {
-						t.Errorf("no %s", name)
-						continue
-					}
-					if strings.HasSuffix(name, "num_batches_tracked") {
-						continue // TestNetsABatchNormCounter
-					}
-					maxDiff(name+" after a training step", v.T, want)
+				name, ok := strings.CutPrefix(k, "after_train:")
+				if !ok {
+					continue
 				}
+				v := n.Store.Get(name)
+				if v == nil {
+					t.Errorf("no %s", name)
+					continue
+				}
+				if strings.HasSuffix(name, "num_batches_tracked") {
+					continue // TestNetsABatchNormCounter
+				}
+				parityClose(t, file+": "+name+" after a training step", v.T, want, 1e-4, true)
 			}
-		}
-		return nil
-	}, torch.NoGrad())
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func naEqualShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+			return nil
+		})
 }
 
 // TestNetsABatchNormCounter checks that a training-mode forward pass increments
@@ -399,35 +290,4 @@ func naCheckInit(t *testing.T, name string, cfg Config, want map[string]naInit) 
 			}
 		}
 	}
-}
-
-// naBenchStep times a training forward + backward pass of a batch.
-func naBenchStep(b *testing.B, name string, st Style, batch, size int64) {
-	torch.ManualSeed(1)
-	n, err := New(name, Config{Style: st}, torch.CPU)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer n.Close()
-	step := func() error {
-		return torch.Do(func(s *torch.Scope) error {
-			x := torch.Randn(s, []int64{batch, 3, size, size})
-			y := torch.Randint(s, 0, 10, []int64{batch})
-			logits, _ := n.Forward(x)
-			return torch.CrossEntropy(logits, y, 0).Backward()
-		})
-	}
-	if err := step(); err != nil { // warm-up
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := n.Store.ZeroGrad(); err != nil {
-			b.Fatal(err)
-		}
-		if err := step(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "images/s")
 }

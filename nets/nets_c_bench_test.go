@@ -13,39 +13,8 @@ var ncBenchArchs = []string{"vit_small", "mlp_mixer", "convnext_tiny"}
 // no optimizer) of each nets-C architecture, CIFAR style at width 0.25, batch 16,
 // 32×32 RGB (the setting of BenchmarkNetsBTrainStep).
 func BenchmarkNetsCTrainStep(b *testing.B) {
-	const batch = 16
 	for _, name := range ncBenchArchs {
-		b.Run(name, func(b *testing.B) {
-			torch.ManualSeed(1)
-			n, err := New(name, Config{Style: CIFAR, Width: 0.25}, torch.CPU)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer n.Close()
-			x := torch.Randn(nil, []int64{batch, 3, 32, 32})
-			y := torch.Randint(nil, 0, 10, []int64{batch})
-			defer x.Free()
-			defer y.Free()
-			step := func() error {
-				return torch.Do(func(s *torch.Scope) error {
-					logits, _ := n.Forward(x.In(s))
-					return torch.CrossEntropy(logits, y.In(s), 0).Backward()
-				})
-			}
-			if err := step(); err != nil { // warm-up
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := n.Store.ZeroGrad(); err != nil {
-					b.Fatal(err)
-				}
-				if err := step(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
-		})
+		b.Run(name, func(b *testing.B) { benchTrainStep(b, name, Config{Style: CIFAR, Width: 0.25}, 16, 32) })
 	}
 }
 

@@ -2,6 +2,7 @@ package nets
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -29,7 +30,7 @@ func TestRegNetWidths(t *testing.T) {
 		{0.0625, []int64{2, 4, 10, 32}, []int64{2, 4, 10, 16}},
 	} {
 		w, g := regNetWidths(Builder{Width: c.w})
-		if !nbEqualShape(w, c.widths) || !nbEqualShape(g, c.groups) {
+		if !slices.Equal(w, c.widths) || !slices.Equal(g, c.groups) {
 			t.Errorf("width %g: widths %v groups %v, want %v %v", c.w, w, g, c.widths, c.groups)
 		}
 	}

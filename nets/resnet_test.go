@@ -55,7 +55,11 @@ func TestResNetInit(t *testing.T) {
 // BenchmarkResNet18CIFARStep times one training forward and backward pass of
 // resnet18 (CIFAR style, width 1) on a batch of 32 images of 32×32 (no optimizer
 // step). Compare with the same step in PyTorch on the same machine.
-func BenchmarkResNet18CIFARStep(b *testing.B) { naBenchStep(b, "resnet18", CIFAR, 32, 32) }
+func BenchmarkResNet18CIFARStep(b *testing.B) {
+	benchTrainStep(b, "resnet18", Config{Style: CIFAR}, 32, 32)
+}
 
 // BenchmarkResNet50CIFARStep is the same for resnet50 (the study's baseline).
-func BenchmarkResNet50CIFARStep(b *testing.B) { naBenchStep(b, "resnet50", CIFAR, 32, 32) }
+func BenchmarkResNet50CIFARStep(b *testing.B) {
+	benchTrainStep(b, "resnet50", Config{Style: CIFAR}, 32, 32)
+}

@@ -1,6 +1,7 @@
 package nets
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/divres/divres/torch"
@@ -45,7 +46,7 @@ func TestViTWidthKeepsHeads(t *testing.T) {
 	}
 	defer n.Close()
 	v := n.Store.Get("encoder.layers.encoder_layer_0.self_attention.in_proj_weight")
-	if v == nil || !ncEqualShapes(v.T.Shape(), []int64{3 * 76, 76}) {
+	if v == nil || !slices.Equal(v.T.Shape(), []int64{3 * 76, 76}) {
 		t.Fatalf("in_proj_weight %v, want [228 76]", v)
 	}
 	if got := len(n.Model.(*ViT).layers); got != 7 {
