@@ -159,34 +159,3 @@ func NewLayerNorm2d(b Builder, c int64, eps float64) *LayerNorm2d {
 func (n *LayerNorm2d) Forward(x *torch.Tensor) *torch.Tensor {
 	return n.ln.Forward(x.Permute([]int64{0, 2, 3, 1})).Permute([]int64{0, 3, 1, 2})
 }
-
-// StochasticDepth drops whole samples of a residual branch with probability P in
-// training mode and scales the kept ones by 1/(1−P) (torchvision's "row" mode); it
-// is the identity in evaluation mode.
-type StochasticDepth struct {
-	P    float64
-	path torch.Path
-}
-
-// NewStochasticDepth creates the layer (it has no parameters).
-func NewStochasticDepth(b Builder, p float64) *StochasticDepth {
-	return &StochasticDepth{P: p, path: b.Path}
-}
-
-// Forward implements Module.
-func (d *StochasticDepth) Forward(x *torch.Tensor) *torch.Tensor {
-	if d.P == 0 || !d.path.Training() {
-		return x
-	}
-	keep := 1 - d.P
-	shape := make([]int64, x.Dim())
-	for i := range shape {
-		shape[i] = 1
-	}
-	shape[0] = x.Size(0)
-	if keep == 0 {
-		return x.MulScalar(0)
-	}
-	noise := torch.Empty(x.Scope(), shape, x.DType(), x.Device()).Bernoulli(keep).DivScalar(keep)
-	return x.Mul(noise)
-}

@@ -41,7 +41,8 @@ func TestConvNeXtParity(t *testing.T) {
 }
 
 func TestConvNeXtStochasticDepth(t *testing.T) {
-	// Block probabilities rise linearly from 0 to 0.1 over the 18 blocks.
+	// Block probabilities rise linearly from 0 to 0.1 over the 18 blocks (the layer
+	// itself: TestStochasticDepth).
 	n, err := NewUninitialized("convnext_tiny", Config{Style: CIFAR, Width: 0.0625}, torch.CPU)
 	if err != nil {
 		t.Fatal(err)
@@ -57,37 +58,6 @@ func TestConvNeXtStochasticDepth(t *testing.T) {
 	}
 	if len(ps) != 18 || ps[0] != 0 || math.Abs(ps[17]-0.1) > 1e-12 || math.Abs(ps[9]-0.1*9/17) > 1e-12 {
 		t.Errorf("stochastic depth probabilities %v", ps)
-	}
-
-	// Row mode: whole samples are zeroed with probability p, the others scaled by
-	// 1/(1−p); identity in evaluation mode.
-	torch.ManualSeed(11)
-	sd := NewStochasticDepth(Builder{Path: n.Store.Root()}, 0.25)
-	err = torch.Do(func(s *torch.Scope) error {
-		x := torch.Ones(s, []int64{4000, 2, 3, 3})
-		y := sd.Forward(x)
-		per, _ := y.MeanDims([]int64{1, 2, 3}, false).Float32s()
-		zeros := 0
-		for _, v := range per {
-			switch {
-			case v == 0:
-				zeros++
-			case math.Abs(float64(v)-1/0.75) > 1e-6:
-				t.Fatalf("kept sample scaled to %v, want %v", v, 1/0.75)
-			}
-		}
-		if f := float64(zeros) / 4000; math.Abs(f-0.25) > 0.03 {
-			t.Errorf("dropped fraction %.3f, want ≈ 0.25", f)
-		}
-		n.Store.SetTraining(false)
-		defer n.Store.SetTraining(true)
-		if eq, err := sd.Forward(x).Equal(x); err != nil || !eq {
-			t.Errorf("stochastic depth changes its input in evaluation mode (%v)", err)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -98,8 +98,7 @@ func buildEfficientNetB0(b Builder, cfg Config) (Model, error) {
 type mbConv struct {
 	block Module
 	skip  bool
-	drop  float64
-	path  torch.Path
+	drop  *StochasticDepth
 }
 
 func newMBConv(b Builder, in, out, k, stride, expand int64, drop float64) *mbConv {
@@ -112,7 +111,7 @@ func newMBConv(b Builder, in, out, k, stride, expand int64, drop float64) *mbCon
 	layers = append(layers, ConvBNAct(bb.Subf("%d", len(layers)), exp, exp, k, tvConv(stride, exp), SiLU))
 	layers = append(layers, newSqueezeExcite(bb.Subf("%d", len(layers)), exp, max(1, in/4), SiLU, sigmoidAct))
 	layers = append(layers, ConvBNAct(bb.Subf("%d", len(layers)), exp, out, 1, tvConvInit, nil))
-	return &mbConv{block: layers, skip: stride == 1 && in == out, drop: drop, path: b.Path}
+	return &mbConv{block: layers, skip: stride == 1 && in == out, drop: NewStochasticDepth(b, drop)}
 }
 
 func (m *mbConv) Forward(x *torch.Tensor) *torch.Tensor {
@@ -120,29 +119,5 @@ func (m *mbConv) Forward(x *torch.Tensor) *torch.Tensor {
 	if !m.skip {
 		return y
 	}
-	if m.path.Training() {
-		y = stochasticDepth(y, m.drop)
-	}
-	return y.Add(x)
-}
-
-// stochasticDepth zeroes whole samples of x with probability p and scales the
-// survivors by 1/(1−p) (torchvision's stochastic_depth in "row" mode, training
-// only).
-func stochasticDepth(x *torch.Tensor, p float64) *torch.Tensor {
-	if p <= 0 {
-		return x
-	}
-	keep := 1 - p
-	// One draw per sample: a (N, 1, …, 1) slice of x gives the shape, dtype and
-	// device of the noise.
-	probe := x.Detach()
-	for d := 1; d < x.Dim(); d++ {
-		probe = probe.Narrow(int64(d), 0, 1)
-	}
-	noise := probe.Bernoulli(keep)
-	if keep > 0 {
-		noise = noise.DivScalar(keep)
-	}
-	return x.Mul(noise)
+	return m.drop.Forward(y).Add(x)
 }

@@ -49,11 +49,17 @@ func TestEfficientNetB0Init(t *testing.T) {
 }
 
 func TestStochasticDepth(t *testing.T) {
-	// Whole samples are dropped with probability p and survivors scaled by 1/(1−p).
+	// Row mode (EfficientNet, ConvNeXt): whole samples are dropped with probability p
+	// and survivors scaled by 1/(1−p) in training mode; the identity for p = 0 and in
+	// evaluation mode.
+	st := torch.NewStore()
+	defer st.Close()
+	b := Builder{Path: st.Root()}
 	torch.ManualSeed(5)
 	err := torch.Do(func(s *torch.Scope) error {
 		x := torch.Ones(s, []int64{4000, 3, 2, 2})
-		y := stochasticDepth(x, 0.25)
+		sd := NewStochasticDepth(b, 0.25)
+		y := sd.Forward(x)
 		v, err := y.Float32s()
 		if err != nil {
 			return err
@@ -77,9 +83,13 @@ func TestStochasticDepth(t *testing.T) {
 		if f := float64(kept) / 4000; math.Abs(f-0.75) > 0.03 {
 			t.Errorf("kept fraction %.3f, want 0.75", f)
 		}
-		same := stochasticDepth(x, 0)
-		if same != x {
+		if same := NewStochasticDepth(b, 0).Forward(x); same != x {
 			t.Errorf("p = 0 must return the input")
+		}
+		st.SetTraining(false)
+		defer st.SetTraining(true)
+		if eq, err := sd.Forward(x).Equal(x); err != nil || !eq {
+			t.Errorf("stochastic depth changes its input in evaluation mode (%v)", err)
 		}
 		return nil
 	})

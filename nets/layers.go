@@ -227,6 +227,38 @@ func (d *Dropout) Forward(x *torch.Tensor) *torch.Tensor {
 	return torch.Dropout(x, d.P, true)
 }
 
+// StochasticDepth drops whole samples of a residual branch with probability P in
+// training mode and scales the kept ones by 1/(1−P): torchvision's
+// stochastic_depth(mode="row"). It is the identity in evaluation mode and for P ≤ 0.
+type StochasticDepth struct {
+	P    float64
+	path torch.Path
+}
+
+// NewStochasticDepth creates the layer (it has no parameters).
+func NewStochasticDepth(b Builder, p float64) *StochasticDepth {
+	return &StochasticDepth{P: p, path: b.Path}
+}
+
+// Forward implements Module.
+func (d *StochasticDepth) Forward(x *torch.Tensor) *torch.Tensor {
+	if d.P <= 0 || !d.path.Training() {
+		return x
+	}
+	keep := 1 - d.P
+	// One draw per sample, broadcast over the other dimensions.
+	shape := make([]int64, x.Dim())
+	for i := range shape {
+		shape[i] = 1
+	}
+	shape[0] = x.Size(0)
+	noise := torch.Empty(x.Scope(), shape, x.DType(), x.Device()).Bernoulli(keep)
+	if keep > 0 {
+		noise = noise.DivScalar(keep)
+	}
+	return x.Mul(noise)
+}
+
 // MaxPool returns a max-pooling module (square kernel, stride, padding).
 func MaxPool(k, stride, pad int64, ceil bool) Module {
 	return Func(func(x *torch.Tensor) *torch.Tensor {
