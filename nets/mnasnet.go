@@ -39,21 +39,11 @@ func init() {
 // mnasnetMomentum is MNASNet's BatchNorm momentum.
 const mnasnetMomentum = 1 - 0.9997
 
-// roundToMultipleOf is torchvision's asymmetric rounding of MNASNet depths: val
-// rounded to the nearest multiple of divisor (at least divisor), plus one divisor
-// if that falls below bias·val.
-func roundToMultipleOf(val float64, divisor int64, bias float64) int64 {
-	n := max(divisor, int64(val+float64(divisor)/2)/divisor*divisor)
-	if float64(n) >= bias*val {
-		return n
-	}
-	return n + divisor
-}
-
 func buildMNASNet10(b Builder, cfg Config) (Model, error) {
 	var d [8]int64
 	for i, c := range []float64{32, 16, 24, 40, 80, 96, 192, 320} {
-		d[i] = roundToMultipleOf(c*b.Width, 8, 0.9)
+		// torchvision's _round_to_multiple_of(val, 8, 0.9) is _make_divisible
+		d[i] = makeDivisible(c*b.Width, 8)
 	}
 	stride := int64(2)
 	if cfg.Style == CIFAR {
