@@ -1,9 +1,6 @@
 package corrupt
 
-import (
-	"math"
-	"sync"
-)
+import "sync"
 
 // The blur corruptions: gaussian_blur, glass_blur and defocus_blur (PARAMS.md §4).
 // motion_blur and zoom_blur live in motion.go and zoom.go.
@@ -157,16 +154,11 @@ func cvGaussianKernel32(n int, sigma float64) []float32 {
 	return k
 }
 
-// fma32 is a fused multiply-add rounded to float32, as the FMA instructions OpenCV's
-// SIMD filters use.
-func fma32(a, b, c float32) float32 {
-	return float32(math.FMA(float64(a), float64(b), float64(c)))
-}
-
 // cvGaussianBlur32 filters an h×w float32 plane with the symmetric 3- or 5-tap kernel
 // g along rows and then columns, reflect-101 borders, in the arithmetic of OpenCV's
 // AVX2 separable filters: rows fma(c, g0, (l1+r1)·g1) [then fma(l2+r2, g2, ·)],
-// columns fma(a1+b1, g1, c·g0) [then fma(a2+b2, g2, ·)].
+// columns fma(a1+b1, g1, c·g0) [then fma(a2+b2, g2, ·)], each fma rounded once to
+// float32 as the FMA instructions do (fma32RN).
 func cvGaussianBlur32(src []float32, h, w int, g []float32) []float32 {
 	r := len(g) / 2
 	k0, k1 := g[r], g[r+1]
@@ -179,9 +171,9 @@ func cvGaussianBlur32(src []float32, h, w int, g []float32) []float32 {
 		row := src[y*w : (y+1)*w]
 		for x := 0; x < w; x++ {
 			at := func(i int) float32 { return row[borderIndex(i, w, BorderMirror)] }
-			s := fma32(row[x], k0, (at(x-1)+at(x+1))*k1)
+			s := fma32RN(row[x], k0, (at(x-1)+at(x+1))*k1)
 			if r == 2 {
-				s = fma32(at(x-2)+at(x+2), k2, s)
+				s = fma32RN(at(x-2)+at(x+2), k2, s)
 			}
 			tmp[y*w+x] = s
 		}
@@ -190,9 +182,9 @@ func cvGaussianBlur32(src []float32, h, w int, g []float32) []float32 {
 	for y := 0; y < h; y++ {
 		at := func(i, x int) float32 { return tmp[borderIndex(i, h, BorderMirror)*w+x] }
 		for x := 0; x < w; x++ {
-			s := fma32(at(y-1, x)+at(y+1, x), k1, tmp[y*w+x]*k0)
+			s := fma32RN(at(y-1, x)+at(y+1, x), k1, tmp[y*w+x]*k0)
 			if r == 2 {
-				s = fma32(at(y-2, x)+at(y+2, x), k2, s)
+				s = fma32RN(at(y-2, x)+at(y+2, x), k2, s)
 			}
 			out[y*w+x] = s
 		}

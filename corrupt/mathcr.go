@@ -69,3 +69,28 @@ func bigLn2(prec uint) *big.Float {
 	}
 	return sum.SetPrec(prec)
 }
+
+// fma32RN returns a·b + c rounded once to float32, like a hardware float32 fused
+// multiply-add. The product of two float32 values is exact in float64; the sum is
+// formed in float64 with its exact rounding error (TwoSum), and the error breaks the
+// tie when the float64 sum lies exactly halfway between two float32 values, the only
+// case where rounding first to float64 and then to float32 could differ from
+// rounding once. Valid for results in float32's normal range and zero.
+func fma32RN(a, b, c float32) float32 {
+	p := float64(a) * float64(b)
+	q := float64(c)
+	s := p + q
+	bb := s - p
+	e := (p - (s - bb)) + (q - bb)
+	if e == 0 || math.Float64bits(s)&(1<<29-1) != 1<<28 {
+		return float32(s)
+	}
+	lo := float32(s)
+	if float64(lo) > s {
+		lo = math.Nextafter32(lo, float32(math.Inf(-1)))
+	}
+	if e > 0 {
+		return math.Nextafter32(lo, float32(math.Inf(1)))
+	}
+	return lo
+}
