@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/divres/divres/corrupt"
+	"github.com/divres/divres/internal/atomicfile"
 )
 
 func init() {
@@ -248,27 +249,8 @@ func runGrid(in, out string, cs []*corrupt.Corruption, seed uint64, opt *corrupt
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", out, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", out, err)
-	}
-	if err := png.Encode(tmp, grid); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", out, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", out, err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", out, err)
+	if err := atomicfile.Write(out, func(w io.Writer) error { return png.Encode(w, grid) }); err != nil {
+		return err
 	}
 	logrus.WithField("out", out).Info("grid written")
 	return nil

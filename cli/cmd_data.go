@@ -6,7 +6,6 @@ import (
 	"image/png"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/divres/divres/data"
+	"github.com/divres/divres/internal/atomicfile"
 )
 
 func init() {
@@ -224,34 +224,9 @@ func dataGrid(c *cli.Context) error {
 		return err
 	}
 	out := c.String("out")
-	if err := dataWriteAtomic(out, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
+	if err := atomicfile.Write(out, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 		return err
 	}
 	logrus.WithFields(logrus.Fields{"out": out, "images": n}).Info("grid written")
-	return nil
-}
-
-// dataWriteAtomic writes path through a temporary file in the same directory renamed
-// into place, so that a reader never sees a partial file.
-func dataWriteAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	err = f.Chmod(0o644)
-	if err == nil {
-		err = write(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	return nil
 }

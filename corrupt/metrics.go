@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/divres/divres/internal/atomicfile"
 )
 
 // Result is the evaluation of one model on the corruption benchmark: the interchange
@@ -322,10 +324,10 @@ func WriteResult(dir string, r *Result) error {
 	if err := w.Error(); err != nil {
 		return fmt.Errorf("write result %s: %w", r.name(), err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, ResultCSV), buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ResultCSV), buf.Bytes()); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, ResultFile), append(js, '\n'))
+	return atomicfile.WriteFile(filepath.Join(dir, ResultFile), append(js, '\n'))
 }
 
 // ReadResult reads a Result written by WriteResult (a path to eval.json, or to its

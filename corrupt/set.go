@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/divres/divres/internal/atomicfile"
 	"github.com/divres/divres/internal/npyfile"
 )
 
@@ -280,7 +281,7 @@ func (s *SetWriter) Commit(labels []int64) error {
 	if err != nil {
 		return fmt.Errorf("commit set: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(s.dir, SetInfoFile), append(js, '\n'))
+	return atomicfile.WriteFile(filepath.Join(s.dir, SetInfoFile), append(js, '\n'))
 }
 
 // Abort closes and removes the temporary files; the directory keeps whatever complete
@@ -328,40 +329,7 @@ func writeLabels(path string, labels []int64, reps int) error {
 			}
 		}
 	}
-	return writeFileAtomic(path, buf)
-}
-
-// writeFileAtomic writes data to a temporary file in the same directory and renames it.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, buf)
 }
 
 // Set is a corruption set opened for reading, written by divres or published

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/divres/divres/internal/atomicfile"
 )
 
 // SummaryTable writes one row per model, most resilient first: model,
@@ -33,7 +35,7 @@ func SummaryTable(results []Result, baseline, path string) error {
 	if base >= 0 {
 		baseName = results[base].Model
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		if ext == ".csv" {
 			return writeCSV(w, ss)
 		}

@@ -11,12 +11,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"unsafe"
+
+	"github.com/divres/divres/internal/atomicfile"
 )
 
 // Safetensors format (https://huggingface.co/docs/safetensors): an 8-byte
@@ -284,37 +285,10 @@ func SaveSafetensors(path string, tensors map[string]*Tensor, metadata map[strin
 }
 
 // WriteFileAtomic writes a file through a temporary file in the same directory that
-// is synced and then renamed over path, so that readers never see a partial file.
-func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+// is synced and then renamed over path, so that readers never see a partial file
+// (internal/atomicfile.Write).
+func WriteFileAtomic(path string, write func(w io.Writer) error) error {
+	return atomicfile.Write(path, write)
 }
 
 // Save writes the store's parameters and buffers as a safetensors file with PyTorch
