@@ -220,27 +220,21 @@ func ComputeCE(r, base *Result) error {
 			problems = append(problems, fmt.Errorf("baseline %w", err))
 			continue
 		}
-		var fs, bs, fd, bd float64
-		for s := range NumSeverities {
-			fs += fe[s]
-			bs += be[s]
-			fd += fe[s] - r.CleanError
-			bd += be[s] - base.CleanError
-		}
-		if bs <= 0 {
+		ce, rce, ceOK, rceOK := CorruptionCE(fe, be, r.CleanError, base.CleanError)
+		if !ceOK {
 			zeroBase = append(zeroBase, c)
 			continue
 		}
-		r.CE[c] = fs / bs
-		if bd > 0 {
-			r.RelativeCE[c] = fd / bd
+		r.CE[c] = ce
+		if rceOK {
+			r.RelativeCE[c] = rce
 		}
 		if isBenchmarkName(c) {
 			nBench++
-			mce += fs / bs
-			if bd > 0 {
+			mce += ce
+			if rceOK {
 				nRel++
-				rmce += fd / bd
+				rmce += rce
 			}
 		}
 	}
@@ -264,6 +258,27 @@ func ComputeCE(r, base *Result) error {
 		return fmt.Errorf("compute CE of %s against %s: %w", r.name(), base.name(), errors.Join(problems...))
 	}
 	return nil
+}
+
+// CorruptionCE returns the CE and relative CE of one corruption (see ComputeCE) from
+// the per-severity errors f of a model with clean error fClean and b of the baseline
+// with clean error bClean (len(b) ≥ len(f)), and whether each is defined: CE when
+// Σ_s b > 0, relative CE when Σ_s (b − bClean) > 0.
+func CorruptionCE(f, b []float64, fClean, bClean float64) (ce, rce float64, ceOK, rceOK bool) {
+	var fs, bs, fd, bd float64
+	for s := range f {
+		fs += f[s]
+		bs += b[s]
+		fd += f[s] - fClean
+		bd += b[s] - bClean
+	}
+	if bs > 0 {
+		ce, ceOK = fs/bs, true
+	}
+	if bd > 0 {
+		rce, rceOK = fd/bd, true
+	}
+	return ce, rce, ceOK, rceOK
 }
 
 // UndefinedRelativeCE lists the corruptions of base (in index order) whose relative

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/divres/divres/corrupt"
 )
 
 // Summary holds one model's headline numbers, all as fractions or ratios; NaN
@@ -142,18 +144,12 @@ func compareTo(r, base Result) (ce, rce map[string]float64, mce, rmce float64, s
 		if !ok || !complete(es) || !complete(bs) {
 			continue
 		}
-		var num, den, rnum, rden float64
-		for s := range es {
-			num += es[s]
-			den += bs[s]
-			rnum += es[s] - r.CleanError
-			rden += bs[s] - base.CleanError
+		v, rv, ok, rok := corrupt.CorruptionCE(es, bs, r.CleanError, base.CleanError)
+		if ok {
+			ce[c] = v
 		}
-		if den > 0 {
-			ce[c] = num / den
-		}
-		if rden > 0 {
-			rce[c] = rnum / rden
+		if rok {
+			rce[c] = rv
 		}
 	}
 	both := map[string][]float64{}
