@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -148,7 +149,7 @@ func openDir(dir string, opts OpenOptions) (Dataset, Dataset, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if !equalStrings(tr.ClassNames(), te.ClassNames()) {
+		if !slices.Equal(tr.ClassNames(), te.ClassNames()) {
 			return nil, nil, fmt.Errorf("%s: training and test folders have different classes", dir)
 		}
 		return tr, te, nil
@@ -206,16 +207,4 @@ func openNamed(ctx context.Context, name string, opts OpenOptions) (Dataset, Dat
 func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

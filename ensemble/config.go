@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -154,16 +155,16 @@ func (c TrainConfig) WithDefaults() TrainConfig {
 	var aug []string
 	for _, a := range c.Augment {
 		a = strings.ToLower(strings.TrimSpace(a))
-		if a != "" && a != "none" && !contains(aug, a) {
+		if a != "" && a != "none" && !slices.Contains(aug, a) {
 			aug = append(aug, a)
 		}
 	}
 	sort.Strings(aug)
 	c.Augment = aug
-	if contains(aug, "crop") && c.CropPad == 0 {
+	if slices.Contains(aug, "crop") && c.CropPad == 0 {
 		c.CropPad = 4
 	}
-	if contains(aug, "cutout") && c.Cutout == 0 {
+	if slices.Contains(aug, "cutout") && c.Cutout == 0 {
 		c.Cutout = 8
 	}
 	if c.AMP == "" {
@@ -174,15 +175,6 @@ func (c TrainConfig) WithDefaults() TrainConfig {
 		c.Device = "auto"
 	}
 	return c
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Validate checks a configuration (after WithDefaults).
@@ -255,7 +247,7 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("the onecycle schedule has its own warm-up; drop --warmup")
 	}
 	for _, a := range c.Augment {
-		if !contains(augmentNames, a) {
+		if !slices.Contains(augmentNames, a) {
 			return fmt.Errorf("unknown augmentation %q (want %s)", a, strings.Join(augmentNames, ", "))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -178,13 +179,13 @@ func GenerateSet(ctx context.Context, test data.Dataset, o GenerateOptions) (*co
 	}
 	missing := cs
 	if set, err := corrupt.OpenSet(dir); err == nil {
-		if set.Info.N != n || !equalInts(set.Info.Severities, o.Severities) {
+		if set.Info.N != n || !slices.Equal(set.Info.Severities, o.Severities) {
 			return nil, "", fmt.Errorf("generate corruptions: cached set %s has %d images and severities %v, want %d and %v",
 				dir, set.Info.N, set.Info.Severities, n, o.Severities)
 		}
 		missing = nil
 		for _, cc := range cs {
-			if !contains(set.Info.Corruptions, cc.Name) {
+			if !slices.Contains(set.Info.Corruptions, cc.Name) {
 				missing = append(missing, cc)
 			}
 		}
@@ -238,16 +239,4 @@ func GenerateSet(ctx context.Context, test data.Dataset, o GenerateOptions) (*co
 		return nil, "", err
 	}
 	return set, source, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

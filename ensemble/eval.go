@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/data"
@@ -64,7 +65,7 @@ func EvaluateCorruptions(ctx context.Context, net *nets.Net, meta Meta, clean da
 		names = set.Info.Corruptions
 	}
 	for _, c := range names {
-		if !contains(set.Info.Corruptions, c) {
+		if !slices.Contains(set.Info.Corruptions, c) {
 			return nil, fmt.Errorf("evaluate: the corruption set %s has no %s", set.Dir, c)
 		}
 	}
@@ -73,7 +74,7 @@ func EvaluateCorruptions(ctx context.Context, net *nets.Net, meta Meta, clean da
 		sevs = set.Info.Severities
 	}
 	for _, s := range sevs {
-		if s < 1 || s > corrupt.NumSeverities || !containsInt(set.Info.Severities, s) {
+		if s < 1 || s > corrupt.NumSeverities || !slices.Contains(set.Info.Severities, s) {
 			return nil, fmt.Errorf("evaluate: the corruption set %s has no severity %d (has %v)", set.Dir, s, set.Info.Severities)
 		}
 	}
@@ -155,13 +156,4 @@ func setLabels(set *corrupt.Set, clean data.Dataset, n int) ([]int32, error) {
 		}
 	}
 	return out, nil
-}
-
-func containsInt(list []int, v int) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -7,6 +7,7 @@ import "C"
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 )
 
@@ -62,7 +63,7 @@ func (s *slotState) load(vars []*Var, m map[string]*Tensor) error {
 		if !ok {
 			continue
 		}
-		if !equalShape(src.Shape(), v.T.Shape()) {
+		if !slices.Equal(src.Shape(), v.T.Shape()) {
 			return fmt.Errorf("optimizer state %s.%s has shape %v, parameter has %v", v.Name, s.name, src.Shape(), v.T.Shape())
 		}
 		nt := src.In(nil).ToOpts(false, v.T.DType(), v.T.Device()).Clone().Detach()

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -317,7 +318,7 @@ func (s *Store) Load(path string, strict bool) (map[string]string, error) {
 			missing = append(missing, v.Name)
 			continue
 		}
-		if !equalShape(t.Shape(), v.T.Shape()) {
+		if !slices.Equal(t.Shape(), v.T.Shape()) {
 			return nil, fmt.Errorf("%s: %q has shape %v, the model expects %v", path, v.Name, t.Shape(), v.T.Shape())
 		}
 		if err := v.T.Copy_(t); err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,7 +53,7 @@ func TestSafetensorsSpecFile(t *testing.T) {
 	b, _ := Data[int64](ts["b"])
 	c, _ := ts["c"].Float32s()
 	d, _ := Data[bool](ts["d"])
-	if !equalShape(ts["a"].Shape(), []int64{2, 2}) || a[0] != 1.5 || a[3] != 8 || b[0] != -7 || b[1] != 1<<40 || c[0] != 1 || !d[0] || d[1] {
+	if !slices.Equal(ts["a"].Shape(), []int64{2, 2}) || a[0] != 1.5 || a[3] != 8 || b[0] != -7 || b[1] != 1<<40 || c[0] != 1 || !d[0] || d[1] {
 		t.Fatalf("decoded a=%v b=%v c=%v d=%v", a, b, c, d)
 	}
 	if ts["c"].DType() != BFloat16 {
@@ -88,7 +89,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	}
 	for name, x := range in {
 		y := out[name]
-		if y.DType() != x.DType() || !equalShape(y.Shape(), x.Shape()) {
+		if y.DType() != x.DType() || !slices.Equal(y.Shape(), x.Shape()) {
 			t.Fatalf("%s: %v %v vs %v %v", name, y.DType(), y.Shape(), x.DType(), x.Shape())
 		}
 		if ok, err := y.Equal(x); err != nil || !ok {

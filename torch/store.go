@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -196,7 +197,7 @@ func (s *Store) CopyFrom(src *Store, strict bool) error {
 			continue
 		}
 		seen[v.Name] = true
-		if !equalShape(v.T.Shape(), w.T.Shape()) {
+		if !slices.Equal(v.T.Shape(), w.T.Shape()) {
 			return fmt.Errorf("copy: %q has shape %v, source has %v", v.Name, v.T.Shape(), w.T.Shape())
 		}
 		if err := v.T.Copy_(w.T); err != nil {
@@ -248,18 +249,6 @@ func (s *Store) Close() {
 	for _, v := range s.Vars() {
 		v.T.Free()
 	}
-}
-
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Path is a name prefix inside a Store, used to build state_dict keys the way

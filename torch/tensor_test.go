@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -121,11 +122,11 @@ func TestShapeOpsAndMath(t *testing.T) {
 	s := NewScope()
 	defer s.Close()
 	x := Arange(s, 0, 24, 1).View([]int64{2, 3, 4})
-	if got := x.Permute([]int64{2, 0, 1}).Shape(); !equalShape(got, []int64{4, 2, 3}) {
+	if got := x.Permute([]int64{2, 0, 1}).Shape(); !slices.Equal(got, []int64{4, 2, 3}) {
 		t.Fatalf("permute shape %v", got)
 	}
 	parts, err := x.Chunk(2, 2)
-	if err != nil || len(parts) != 2 || !equalShape(parts[1].Shape(), []int64{2, 3, 2}) {
+	if err != nil || len(parts) != 2 || !slices.Equal(parts[1].Shape(), []int64{2, 3, 2}) {
 		t.Fatalf("chunk: %v %v", err, parts)
 	}
 	back := Cat(parts, 2)
