@@ -63,17 +63,7 @@ func LoadCorruptionSet(dir, corruption string, severity int, classes []string) (
 	if len(imgs) == 0 || imgs[0].H == 0 || imgs[0].W == 0 {
 		return nil, fmt.Errorf("corruption set %s: %w", dir, formatErr("%s.npy holds no images", corruption))
 	}
-	n, ih, iw, ic := len(imgs), imgs[0].H, imgs[0].W, imgs[0].C
-	size := ih * iw * ic
-	pix := make([]uint8, n*size)
-	for k, im := range imgs {
-		if ic == 1 {
-			copy(pix[k*size:(k+1)*size], im.Pix)
-		} else {
-			hwcToCHW(pix[k*size:(k+1)*size], im.Pix, ih, iw, ic)
-		}
-	}
-	labels, err := setLabels(set, severity, n)
+	labels, err := setLabels(set, severity, len(imgs))
 	if err != nil {
 		return nil, err
 	}
@@ -82,11 +72,34 @@ func LoadCorruptionSet(dir, corruption string, severity int, classes []string) (
 			return nil, err
 		}
 	}
-	d, err := NewMemory(ic, ih, iw, pix, labels, classes)
+	d, err := FromImages(imgs, labels, classes)
 	if err != nil {
 		return nil, fmt.Errorf("corruption set %s: %w", dir, err)
 	}
 	return d, nil
+}
+
+// FromImages packs interleaved H×W×C images (corrupt.Image, e.g. a slice of a
+// corruption set) and their labels into an in-memory planar C×H×W dataset.
+func FromImages(imgs []corrupt.Image, labels []int32, classes []string) (*Memory, error) {
+	if len(imgs) == 0 {
+		return nil, fmt.Errorf("no images")
+	}
+	h, w, c := imgs[0].H, imgs[0].W, imgs[0].C
+	size := h * w * c
+	pix := make([]uint8, len(imgs)*size)
+	for i, img := range imgs {
+		if img.H != h || img.W != w || img.C != c || len(img.Pix) != size {
+			return nil, fmt.Errorf("image %d is %d×%d×%d (%d values), the first %d×%d×%d", i, img.H, img.W, img.C, len(img.Pix), h, w, c)
+		}
+		dst := pix[i*size : (i+1)*size]
+		if c == 1 {
+			copy(dst, img.Pix)
+		} else {
+			hwcToCHW(dst, img.Pix, h, w, c)
+		}
+	}
+	return NewMemory(c, h, w, pix, labels, classes)
 }
 
 // setLabels reads the n labels of one severity of set.

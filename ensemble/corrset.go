@@ -38,28 +38,6 @@ func (s datasetSource) Image(i int) (corrupt.Image, error) {
 	return img, nil
 }
 
-// imagesDataset packs H×W×C images and labels into an in-memory C×H×W dataset.
-func imagesDataset(imgs []corrupt.Image, labels []int32, classes []string) (*data.Memory, error) {
-	if len(imgs) == 0 {
-		return nil, fmt.Errorf("no images")
-	}
-	h, w, c := imgs[0].H, imgs[0].W, imgs[0].C
-	plane := h * w
-	pix := make([]uint8, len(imgs)*c*plane)
-	for i, img := range imgs {
-		if img.H != h || img.W != w || img.C != c {
-			return nil, fmt.Errorf("image %d is %d×%d×%d, the first %d×%d×%d", i, img.H, img.W, img.C, h, w, c)
-		}
-		dst := pix[i*c*plane : (i+1)*c*plane]
-		for p := range plane {
-			for ch := range c {
-				dst[ch*plane+p] = img.Pix[p*c+ch]
-			}
-		}
-	}
-	return data.NewMemory(c, h, w, pix, labels, classes)
-}
-
 // GenerateOptions describe a corruption set generated from a clean test set.
 type GenerateOptions struct {
 	// Dataset is the spec of the clean dataset (part of the cache key).

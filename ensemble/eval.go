@@ -114,7 +114,7 @@ func EvaluateCorruptions(ctx context.Context, net *nets.Net, meta Meta, clean da
 			if err != nil {
 				return nil, fmt.Errorf("evaluate: %w", err)
 			}
-			ds, err := imagesDataset(imgs, labels, clean.ClassNames())
+			ds, err := data.FromImages(imgs, labels, clean.ClassNames())
 			if err != nil {
 				return nil, fmt.Errorf("evaluate %s severity %d: %w", c, s, err)
 			}

@@ -152,7 +152,7 @@ func TestDatasetSourceRoundTrip(t *testing.T) {
 		t.Errorf("HWC pixel %d, want %d", got, want)
 	}
 	img0, _ := src.Image(0)
-	back, err := imagesDataset([]corrupt.Image{img0, img}, []int32{0, 1}, []string{"a", "b"})
+	back, err := data.FromImages([]corrupt.Image{img0, img}, []int32{0, 1}, []string{"a", "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
