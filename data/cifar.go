@@ -187,10 +187,23 @@ func readCIFARFiles(paths []string, f cifarFormat, classes []string) (*Memory, e
 // readNames reads a class-name file (one name a line, blank lines ignored) and checks
 // that it has n names; a missing file gives def.
 func readNames(path string, def []string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	names, err := readNameLines(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return def, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	if len(names) != len(def) {
+		return nil, formatErr("%s: %d class names, want %d", path, len(names), len(def))
+	}
+	return names, nil
+}
+
+// readNameLines reads a class-name file: one name a line, surrounding spaces and
+// blank lines ignored.
+func readNameLines(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -199,9 +212,6 @@ func readNames(path string, def []string) ([]string, error) {
 		if line = strings.TrimSpace(line); line != "" {
 			names = append(names, line)
 		}
-	}
-	if len(names) != len(def) {
-		return nil, formatErr("%s: %d class names, want %d", path, len(names), len(def))
 	}
 	return names, nil
 }

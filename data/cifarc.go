@@ -3,9 +3,7 @@ package data
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/internal/npyfile"
@@ -146,15 +144,9 @@ func setClassNames(dir string, labels []int32) ([]string, error) {
 	}
 	p := filepath.Join(dir, "classes.txt")
 	if fileExists(p) {
-		b, err := os.ReadFile(p)
+		names, err := readNameLines(p)
 		if err != nil {
 			return nil, err
-		}
-		var names []string
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				names = append(names, line)
-			}
 		}
 		if int(maxLabel) >= len(names) {
 			return nil, fmt.Errorf("read %s: %w", p, formatErr("%d class names but label %d", len(names), maxLabel))
