@@ -17,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/divres/divres/internal/atomicfile"
 	"github.com/divres/divres/nets"
 	"github.com/divres/divres/torch"
 )
@@ -383,5 +384,5 @@ func writeNpy2D(path string, v []float32, rows, cols int64) error {
 	for i := range m {
 		m[i] = v[int64(i)*cols : int64(i+1)*cols]
 	}
-	return torch.WriteFileAtomic(path, func(w io.Writer) error { return npy.Write(w, m) })
+	return atomicfile.Write(path, func(w io.Writer) error { return npy.Write(w, m) })
 }

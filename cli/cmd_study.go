@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/data"
 	"github.com/divres/divres/ensemble"
+	"github.com/divres/divres/internal/atomicfile"
 	"github.com/divres/divres/plots"
 	"github.com/divres/divres/torch"
 )
@@ -194,7 +194,7 @@ func saveStudyConfig(dir string, cfg studyConfig) error {
 	if err != nil {
 		return err
 	}
-	return torch.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(append(js, '\n')); return err })
+	return atomicfile.WriteFile(path, append(js, '\n'))
 }
 
 // stage times a step of the study in the log.

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/divres/divres/torch"
+	"github.com/divres/divres/internal/atomicfile"
 )
 
 // EpochStats summarises one training epoch.
@@ -70,7 +70,7 @@ func writeHistory(dir string, h []EpochStats) error {
 
 // writeBytes writes a file atomically.
 func writeBytes(path string, b []byte) error {
-	return torch.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	})

@@ -263,7 +263,7 @@ func SaveSafetensors(path string, tensors map[string]*Tensor, metadata map[strin
 	for (8+hdr.Len())%8 != 0 {
 		hdr.WriteByte(' ')
 	}
-	return WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		var lb [8]byte
 		binary.LittleEndian.PutUint64(lb[:], uint64(hdr.Len()))
 		if _, err := w.Write(lb[:]); err != nil {
@@ -283,13 +283,6 @@ func SaveSafetensors(path string, tensors map[string]*Tensor, metadata map[strin
 		}
 		return nil
 	})
-}
-
-// WriteFileAtomic writes a file through a temporary file in the same directory that
-// is synced and then renamed over path, so that readers never see a partial file
-// (internal/atomicfile.Write).
-func WriteFileAtomic(path string, write func(w io.Writer) error) error {
-	return atomicfile.Write(path, write)
 }
 
 // Save writes the store's parameters and buffers as a safetensors file with PyTorch
