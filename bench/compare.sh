@@ -17,8 +17,11 @@ cmake --build build/bench -j "$(nproc)" >/dev/null
 go test -c -o build/bench/torch.test ./torch
 for t in $threads; do
   for r in $(seq "$rounds"); do
-    go=$(BENCH_THREADS=$t build/bench/torch.test -test.run '^$' -test.bench 'SmallNet' -test.benchtime 40x 2>&1 |
-      awk '/TrainStep/{for(i=1;i<=NF;i++) if($(i+1)=="median-ms/step") s=$i} /Infer1/{for(i=1;i<=NF;i++) if($(i+1)=="median-µs/forward") f=$i} END{print s, f}')
+    gotrain=$(BENCH_THREADS=$t build/bench/torch.test -test.run '^$' -test.bench 'SmallNetTrainStep' -test.benchtime 40x 2>&1 |
+      awk '{for(i=1;i<NF;i++) if($(i+1)=="median-ms/step") print $i}')
+    goinfer=$(BENCH_THREADS=$t build/bench/torch.test -test.run '^$' -test.bench 'SmallNetInfer1' -test.benchtime 2000x 2>&1 |
+      awk '{for(i=1;i<NF;i++) if($(i+1)=="median-µs/forward") print $i}')
+    go="$gotrain $goinfer"
     py=$(/usr/bin/python3 bench/python/smallnet.py "$t" | awk '/train/{s=$6} /inference/{f=$5} END{print s, f}')
     cpp=$(build/bench/smallnet "$t" | awk '/train/{s=$6} /inference/{f=$5} END{print s, f}')
     echo "threads=$t round=$r  go: $go  python: $py  c++: $cpp   (train ms/step b256, infer µs b1)"

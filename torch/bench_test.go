@@ -185,3 +185,48 @@ func BenchmarkMemory1000Steps(b *testing.B) {
 		n.store.Close()
 	}
 }
+
+// BenchmarkTinyMLPInfer1 measures the per-operation overhead: a batch-1 forward of
+// 4 × Linear(32→32)+ReLU (8 operations with negligible arithmetic) in inference mode,
+// as in bench/python/smallnet.py and bench/cpp/smallnet.cpp.
+func BenchmarkTinyMLPInfer1(b *testing.B) {
+	benchThreads(b)
+	ManualSeed(0)
+	data := NewScope()
+	defer data.Close()
+	var ws, bs []*Tensor
+	for i := 0; i < 4; i++ {
+		ws = append(ws, Randn(data, []int64{32, 32}))
+		bs = append(bs, Randn(data, []int64{32}))
+	}
+	x := Randn(data, []int64{1, 32})
+	mlp := func() error {
+		return Do(func(s *Scope) error {
+			h := x.In(s)
+			for i := range ws {
+				h = Relu(Linear(h, ws[i], bs[i]))
+			}
+			return h.Err()
+		}, benchMode())
+	}
+	for i := 0; i < 200; i++ {
+		mlp()
+	}
+	times := make([]float64, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if err := mlp(); err != nil {
+			b.Fatal(err)
+		}
+		times = append(times, float64(time.Since(t0).Nanoseconds())/1000)
+	}
+	reportMedian(b, times, "µs/forward")
+}
+
+func benchMode() ScopeOption {
+	if os.Getenv("BENCH_NOGRAD") != "" {
+		return NoGrad()
+	}
+	return Inference()
+}

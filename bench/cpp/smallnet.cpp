@@ -70,5 +70,26 @@ int main(int argc, char** argv) {
     times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   std::printf("inference batch 1: median %.1f us  min %.1f\n", median(times), *std::min_element(times.begin(), times.end()));
+
+  // Per-operation overhead: 4 × Linear(32→32)+ReLU at batch 1.
+  std::vector<torch::Tensor> mw, mb;
+  for (int i = 0; i < 4; i++) {
+    mw.push_back(torch::randn({32, 32}));
+    mb.push_back(torch::randn({32}));
+  }
+  auto xt = torch::randn({1, 32});
+  auto mlp = [&] {
+    auto h = xt;
+    for (int i = 0; i < 4; i++) h = at::relu(at::linear(h, mw[i], mb[i]));
+    return h;
+  };
+  for (int i = 0; i < 200; i++) mlp();
+  times.clear();
+  for (int i = 0; i < 20000; i++) {
+    auto t0 = std::chrono::steady_clock::now();
+    mlp();
+    times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::printf("tiny mlp batch 1: median %.1f us  min %.1f\n", median(times), *std::min_element(times.begin(), times.end()));
   return 0;
 }

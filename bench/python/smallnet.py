@@ -68,3 +68,17 @@ with torch.no_grad():
         net(x1)
         times.append(time.perf_counter() - t)
 print(f"inference batch 1: median {statistics.median(times)*1e6:.1f} us  min {min(times)*1e6:.1f}")
+
+# Per-operation overhead: a tiny MLP (4 × Linear(32→32)+ReLU) at batch 1, where the
+# arithmetic is negligible and the time is the framework's call overhead.
+mlp = nn.Sequential(*[m for _ in range(4) for m in (nn.Linear(32, 32), nn.ReLU())]).eval()
+xt = torch.randn(1, 32)
+with torch.inference_mode():
+    for _ in range(200):
+        mlp(xt)
+    times = []
+    for _ in range(20000):
+        t = time.perf_counter()
+        mlp(xt)
+        times.append(time.perf_counter() - t)
+print(f"tiny mlp batch 1: median {statistics.median(times)*1e6:.1f} us  min {min(times)*1e6:.1f}")
