@@ -290,13 +290,7 @@ func clip01(v float64) float64 {
 }
 
 // toUint8 is numpy's uint8 cast of a value already in [0, 255]: truncation toward
-// zero (254.9999 → 254). NaN gives 0.
+// zero (254.9999 → 254). NaN gives 0. Branch-free, like unit8.
 func toUint8(v float64) uint8 {
-	if !(v > 0) {
-		return 0
-	}
-	if v >= 255 {
-		return 255
-	}
-	return uint8(v)
+	return uint8(max(int64(min(v, 255)), 0))
 }

@@ -20,16 +20,11 @@ var inv255 = func() (t [256]float64) {
 
 // unit8 converts a value on the [0, 1] scale like the original's final step:
 // uint8(clip(v, 0, 1)·255), truncating.
-// For v in [0, 1] this is v·255 truncated; NaN gives 0.
+// For v in [0, 1] this is v·255 truncated; NaN gives 0. Branch-free (MINSD,
+// truncating conversion, CMOV): noisy inputs made the clipping branches mispredict.
 func unit8(v float64) uint8 {
-	v *= 255
-	if !(v > 0) {
-		v = 0
-	}
-	if v > 255 {
-		v = 255
-	}
-	return uint8(int32(v))
+	// min keeps a NaN, whose conversion gives math.MinInt64, as does −Inf.
+	return uint8(max(int64(min(v*255, 255)), 0))
 }
 
 // gaussianNoise: out = clip(x + N(0, c), 0, 1)·255.

@@ -93,13 +93,16 @@ func shotNoiseStream(src Image, c float64, rng *StreamRNG) Image {
 	tabs := shotTablesFor(c)
 	var local [256]*poissonTable
 	out := NewImage(src.H, src.W, src.C)
+	up, u := getF64(len(src.Pix))
+	rng.fillFloat64(u)
 	for i, p := range src.Pix {
 		t := local[p]
 		if t == nil {
 			t = tabs.get(p, c)
 			local[p] = t
 		}
-		out.Pix[i] = unit8(float64(t.sample(rng.Float64())) / c)
+		out.Pix[i] = unit8(float64(t.sample(u[i])) / c)
 	}
+	putF64(up)
 	return out
 }

@@ -73,6 +73,21 @@ func (r *StreamRNG) Uint64() uint64 {
 	return result
 }
 
+// xoshiroStep is one xoshiro256** step on a state held in locals (registers): it
+// returns the output word and the next state. The bulk fills keep the state out of
+// memory this way.
+func xoshiroStep(s0, s1, s2, s3 uint64) (out, n0, n1, n2, n3 uint64) {
+	out = bits.RotateLeft64(s1*5, 7) * 9
+	t := s1 << 17
+	s2 ^= s0
+	s3 ^= s1
+	s1 ^= s2
+	s0 ^= s3
+	s2 ^= t
+	s3 = bits.RotateLeft64(s3, 45)
+	return out, s0, s1, s2, s3
+}
+
 // Float64 returns a 53-bit double in [0, 1).
 func (r *StreamRNG) Float64() float64 {
 	return float64(r.Uint64()>>11) * (1.0 / (1 << 53))
@@ -112,30 +127,48 @@ var zigX, zigF = func() (x [257]float64, f [257]float64) {
 func (r *StreamRNG) stdNormal() float64 {
 	for {
 		u := r.Uint64()
-		i := u & 0xff
-		ax := float64(u>>11) * (1.0 / (1 << 53)) * zigX[i]
-		// The sign (bit 8) goes straight into the sign bit: no unpredictable branch.
-		x := math.Float64frombits(math.Float64bits(ax) ^ (u&0x100)<<55)
-		if ax < zigX[i+1] {
+		if x, ok := zigFast(u); ok {
 			return x
 		}
-		if i == 0 {
-			// Tail beyond zigR (Marsaglia's exponential method).
-			for {
-				e := -math.Log(1-r.Float64()) / zigR
-				y := -math.Log(1 - r.Float64())
-				if 2*y > e*e {
-					if x < 0 {
-						return -(zigR + e)
-					}
-					return zigR + e
-				}
-			}
-		}
-		if zigF[i+1]+r.Float64()*(zigF[i]-zigF[i+1]) < math.Exp(-0.5*x*x) {
+		if x, ok := r.zigSlow(u); ok {
 			return x
 		}
 	}
+}
+
+// zigFast is the ziggurat's common case for the word u: the candidate x and whether
+// it lies inside its layer's rectangle (accepted without further draws).
+func zigFast(u uint64) (x float64, ok bool) {
+	i := u & 0xff
+	ax := float64(u>>11) * (1.0 / (1 << 53)) * zigX[i]
+	// The sign (bit 8) goes straight into the sign bit: no unpredictable branch.
+	x = math.Float64frombits(math.Float64bits(ax) ^ (u&0x100)<<55)
+	return x, ax < zigX[i+1]
+}
+
+// zigSlow finishes the candidate of word u that zigFast did not accept (about 1% of
+// words): the tail beyond zigR for layer 0, the wedge test otherwise, drawing further
+// values from r. ok false means rejected: the caller starts again with a new word.
+func (r *StreamRNG) zigSlow(u uint64) (x float64, ok bool) {
+	i := u & 0xff
+	x, _ = zigFast(u)
+	if i == 0 {
+		// Tail beyond zigR (Marsaglia's exponential method).
+		for {
+			e := -math.Log(1-r.Float64()) / zigR
+			y := -math.Log(1 - r.Float64())
+			if 2*y > e*e {
+				if x < 0 {
+					return -(zigR + e), true
+				}
+				return zigR + e, true
+			}
+		}
+	}
+	if zigF[i+1]+r.Float64()*(zigF[i]-zigF[i+1]) < math.Exp(-0.5*x*x) {
+		return x, true
+	}
+	return 0, false
 }
 
 // IntN returns an integer uniform on [lo, hi); it panics if hi <= lo.
@@ -164,16 +197,38 @@ type bulkRNG interface {
 	fillFloat64(dst []float64)
 }
 
+// fillNormal draws with the state in registers; a word that the ziggurat's fast
+// path rejects goes through zigSlow with the state written back, as stdNormal would.
 func (r *StreamRNG) fillNormal(dst []float64, loc, scale float64) {
+	s0, s1, s2, s3 := r.s[0], r.s[1], r.s[2], r.s[3]
 	for i := range dst {
-		dst[i] = loc + float64(scale*r.stdNormal())
+		for {
+			var u uint64
+			u, s0, s1, s2, s3 = xoshiroStep(s0, s1, s2, s3)
+			x, ok := zigFast(u)
+			if !ok {
+				r.s = [4]uint64{s0, s1, s2, s3}
+				x, ok = r.zigSlow(u)
+				s0, s1, s2, s3 = r.s[0], r.s[1], r.s[2], r.s[3]
+			}
+			if ok {
+				dst[i] = loc + float64(scale*x)
+				break
+			}
+		}
 	}
+	r.s = [4]uint64{s0, s1, s2, s3}
 }
 
+// fillFloat64 draws with the state in registers.
 func (r *StreamRNG) fillFloat64(dst []float64) {
+	s0, s1, s2, s3 := r.s[0], r.s[1], r.s[2], r.s[3]
 	for i := range dst {
-		dst[i] = r.Float64()
+		var u uint64
+		u, s0, s1, s2, s3 = xoshiroStep(s0, s1, s2, s3)
+		dst[i] = float64(u>>11) * (1.0 / (1 << 53))
 	}
+	r.s = [4]uint64{s0, s1, s2, s3}
 }
 
 func (r *NumpyRNG) fillNormal(dst []float64, loc, scale float64) {
