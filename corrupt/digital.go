@@ -34,16 +34,18 @@ const (
 func mapHSV(src Image, edit int, p1, p2 float64) Image {
 	out := NewImage(src.H, src.W, src.C)
 	for i := 0; i+2 < len(src.Pix); i += 3 {
-		h, s, v := rgbToHSV(inv255[src.Pix[i]], inv255[src.Pix[i+1]], inv255[src.Pix[i+2]])
+		px := src.Pix[i : i+3 : i+3]
+		h, s, v := rgb8ToHSV(px[0], px[1], px[2])
 		if edit == hsvBrightness {
 			v = clip01(v + p1)
 		} else {
 			s = clip01(float64(s*p1) + p2)
 		}
 		r, g, b := hsvToRGB(h, s, v)
-		out.Pix[i] = unit8(r)
-		out.Pix[i+1] = unit8(g)
-		out.Pix[i+2] = unit8(b)
+		o := out.Pix[i : i+3 : i+3]
+		o[0] = unit8(r)
+		o[1] = unit8(g)
+		o[2] = unit8(b)
 	}
 	return out
 }

@@ -26,6 +26,32 @@ func rgbToHSV(r, g, b float64) (h, s, v float64) {
 	return h, s, v
 }
 
+// rgb8ToHSV is rgbToHSV of the 8-bit pixel (r, g, b)/255, with the same arithmetic;
+// the maximum, the minimum and the hue sector are chosen on the 8-bit values, which
+// picks the same components (v/255 is strictly increasing in v) without math.Max's
+// NaN and signed-zero handling.
+func rgb8ToHSV(r8, g8, b8 uint8) (h, s, v float64) {
+	mx, mn := max(r8, g8, b8), min(r8, g8, b8)
+	v = inv255[mx]
+	if mx == mn {
+		return 0, 0, v
+	}
+	r, g, b := inv255[r8], inv255[g8], inv255[b8]
+	d := v - inv255[mn]
+	s = d / v
+	var hp float64
+	switch mx {
+	case b8:
+		hp = 4 + (r-g)/d
+	case g8:
+		hp = 2 + (b-r)/d
+	default:
+		hp = (g - b) / d
+	}
+	h = pyMod1(hp / 6)
+	return h, s, v
+}
+
 // pyMod1 is numpy's floating remainder x mod 1 (result in [0, 1), sign of the divisor).
 func pyMod1(x float64) float64 {
 	if x > -1 && x < 1 {
