@@ -65,16 +65,23 @@ type zoomAxis struct {
 	zero                 []bool
 	// identity is true when the axis maps k → k with weight 1.
 	identity bool
-	// cols is the table for three interleaved channels: element offsets 3·i0, 3·i1.
-	cols []zoomCol
+	// lo, hi bound the input samples that the kept outputs read: i0, i1 in [lo, hi).
+	lo, hi int
+	// flat is the three-channel column table without cases for zoomAddRows3: every
+	// output reads elements x0..x0+5 (its sample and the next) with weights w0, w1;
+	// a zero w1 (and a cval column, w0 = w1 = 0, x0 = 0) makes the unused terms
+	// exact zeros.
+	flat zoomFlat
 }
 
-// zoomCol is one output column of a three-channel plane.
-type zoomCol struct {
-	x0, x1 int
+// zoomFlat is a column table of zoomAxis.flat, one entry per output column.
+type zoomFlat []zoomFlatCol
+
+// zoomFlatCol is one output column of zoomFlat: k = 6·i0 indexes the interleaved
+// row products of zoomAddRows3.
+type zoomFlatCol struct {
+	k      int
 	w0, w1 float64
-	two    bool // w1 ≠ 0
-	zero   bool
 }
 
 // zoomAxisKey identifies an axis table: it depends on z only through the crop and
@@ -135,10 +142,18 @@ func newZoomAxis(n, ch, out int) *zoomAxis {
 			a.identity = false
 		}
 	}
-	a.cols = make([]zoomCol, n)
-	for k := range a.cols {
-		// w1 ≠ 0 only when frac > 0, so i < crop−1 and i1 = i0+1.
-		a.cols[k] = zoomCol{x0: 3 * a.i0[k], x1: 3 * a.i1[k], w0: a.w0[k], w1: a.w1[k], two: a.w1[k] != 0 && a.i1[k] == a.i0[k]+1, zero: a.zero[k]}
+	a.lo, a.hi = n, 0
+	for k := 0; k < n; k++ {
+		if !a.zero[k] {
+			a.lo = min(a.lo, a.i0[k])
+			a.hi = max(a.hi, a.i1[k]+1)
+		}
+	}
+	a.flat = make(zoomFlat, n)
+	for k := 0; k < n; k++ {
+		if !a.zero[k] {
+			a.flat[k] = zoomFlatCol{k: 6 * a.i0[k], w0: a.w0[k], w1: a.w1[k]}
+		}
 	}
 	return a
 }
@@ -163,14 +178,6 @@ func clippedZoomRow[T zoomFloat](dst []T, src []float64, w, c, y int, ay, ax *zo
 	r1 := src[ay.i1[y]*rowLen : (ay.i1[y]+1)*rowLen]
 	wy0, wy1 := ay.w0[y], ay.w1[y]
 	two := wy1 != 0 // the second row's terms are exact zeros otherwise
-	if c == 3 {
-		if add {
-			zoomCols3Add(d, r0, r1, wy0, wy1, ax.cols, two)
-		} else {
-			zoomCols3Set(d, r0, r1, wy0, wy1, ax.cols, two)
-		}
-		return
-	}
 	for x := 0; x < w; x++ {
 		o := d[x*c : x*c+c]
 		if ax.zero[x] {
@@ -202,101 +209,84 @@ func clippedZoomRow[T zoomFloat](dst []T, src []float64, w, c, y int, ay, ax *zo
 	}
 }
 
-// zoomPixel3 is one three-channel output value of clippedZoomRow: Σ (v·wy)·wx over
-// the four neighbours in scipy's order, skipping terms whose weight is 0.
-func zoomPixel3(r0, r1 []float64, wy0, wy1 float64, col *zoomCol, two bool) (t0, t1, t2 float64) {
-	a := r0[col.x0 : col.x0+3 : col.x0+3]
-	wx0, wx1 := col.w0, col.w1
-	t0 = float64(float64(a[0]*wy0) * wx0)
-	t1 = float64(float64(a[1]*wy0) * wx0)
-	t2 = float64(float64(a[2]*wy0) * wx0)
-	if col.two {
-		b := r0[col.x1 : col.x1+3 : col.x1+3]
-		t0 += float64(float64(b[0]*wy0) * wx1)
-		t1 += float64(float64(b[1]*wy0) * wx1)
-		t2 += float64(float64(b[2]*wy0) * wx1)
+// zoomAddRows3 adds clipped_zoom(src), rounded to float32, rep times to acc for an
+// h×w×3 plane (src holds the values as float64, all finite and ≥ 0): the same
+// values and float32 additions, in the same order, as rep calls of clippedZoomAxes
+// with add true. Each output row first forms the row products float64(v·wy) of
+// the two input rows it reads, once per input sample instead of once per output
+// neighbour, interleaved (row 0, row 1) in p; the column pass then sums
+// Σ (v·wy)·wx over the four neighbours in scipy's order. Terms that scipy skips or
+// that have weight 0 are computed as exact zeros (0·finite, ≥ 0), which leave the
+// sums unchanged. p is scratch space of length at least 6w+6.
+func zoomAddRows3(acc []float32, src []float64, h, w int, ay, ax *zoomAxis, rep int, p []float64) {
+	rowLen := 3 * w
+	lo, hi := 3*ax.lo, 3*ax.hi
+	if lo >= hi {
+		return // every column is cval 0
 	}
-	if two {
-		a := r1[col.x0 : col.x0+3 : col.x0+3]
-		t0 += float64(float64(a[0]*wy1) * wx0)
-		t1 += float64(float64(a[1]*wy1) * wx0)
-		t2 += float64(float64(a[2]*wy1) * wx0)
-		if col.two {
-			b := r1[col.x1 : col.x1+3 : col.x1+3]
-			t0 += float64(float64(b[0]*wy1) * wx1)
-			t1 += float64(float64(b[1]*wy1) * wx1)
-			t2 += float64(float64(b[2]*wy1) * wx1)
-		}
-	}
-	return
-}
-
-// zoomCols3Add adds one three-channel output row of clipped_zoom, rounded to T, to d
-// (zoomPixel3 written out inline: this is zoom_blur's inner loop).
-func zoomCols3Add[T zoomFloat](d []T, r0, r1 []float64, wy0, wy1 float64, cols []zoomCol, two bool) {
-	d = d[:3*len(cols)]
-	for x := range cols {
-		col := &cols[x]
-		if col.zero {
+	p = p[:2*rowLen+6]
+	for y := 0; y < h; y++ {
+		if ay.zero[y] {
 			continue
 		}
-		if !two || !col.two {
-			t0, t1, t2 := zoomPixel3(r0, r1, wy0, wy1, col, two)
-			d[3*x] += T(t0)
-			d[3*x+1] += T(t1)
-			d[3*x+2] += T(t2)
-			continue
-		}
-		// All four neighbours weigh: Σ (v·wy)·wx in scipy's order. A non-zero w1
-		// means the right neighbour is the next column (x1 = x0+3).
-		wx0, wx1 := col.w0, col.w1
-		a := r0[col.x0 : col.x0+6 : col.x0+6]
-		e := r1[col.x0 : col.x0+6 : col.x0+6]
-		t0 := float64(float64(a[0]*wy0)*wx0) + float64(float64(a[3]*wy0)*wx1)
-		t1 := float64(float64(a[1]*wy0)*wx0) + float64(float64(a[4]*wy0)*wx1)
-		t2 := float64(float64(a[2]*wy0)*wx0) + float64(float64(a[5]*wy0)*wx1)
-		t0 += float64(float64(e[0]*wy1) * wx0)
-		t1 += float64(float64(e[1]*wy1) * wx0)
-		t2 += float64(float64(e[2]*wy1) * wx0)
-		t0 += float64(float64(e[3]*wy1) * wx1)
-		t1 += float64(float64(e[4]*wy1) * wx1)
-		t2 += float64(float64(e[5]*wy1) * wx1)
-		o := d[3*x : 3*x+3 : 3*x+3]
-		o[0] += T(t0)
-		o[1] += T(t1)
-		o[2] += T(t2)
+		scaleRows2(p[2*lo:2*hi], src[ay.i0[y]*rowLen:][lo:hi], src[ay.i1[y]*rowLen:][lo:hi], ay.w0[y], ay.w1[y])
+		zoomCols3Rep(acc[y*rowLen:(y+1)*rowLen], p, ax.flat, rep)
 	}
 }
 
-// zoomCols3Set stores one three-channel output row of clipped_zoom, rounded to T, in
-// d (the arithmetic of zoomCols3Add).
-func zoomCols3Set[T zoomFloat](d []T, r0, r1 []float64, wy0, wy1 float64, cols []zoomCol, two bool) {
+// scaleRows2 stores float64(r0[j]·s0) in dst[2j] and float64(r1[j]·s1) in dst[2j+1].
+func scaleRows2(dst, r0, r1 []float64, s0, s1 float64) {
+	n := len(r0)
+	r1 = r1[:n]
+	dst = dst[:2*n]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		a := (*[4]float64)(r0[j : j+4 : j+4])
+		b := (*[4]float64)(r1[j : j+4 : j+4])
+		d := (*[8]float64)(dst[2*j : 2*j+8 : 2*j+8])
+		d[0], d[1] = float64(a[0]*s0), float64(b[0]*s1)
+		d[2], d[3] = float64(a[1]*s0), float64(b[1]*s1)
+		d[4], d[5] = float64(a[2]*s0), float64(b[2]*s1)
+		d[6], d[7] = float64(a[3]*s0), float64(b[3]*s1)
+	}
+	for ; j < n; j++ {
+		dst[2*j], dst[2*j+1] = float64(r0[j]*s0), float64(r1[j]*s1)
+	}
+}
+
+// zoomCols3Rep is zoomAddRows3's column pass for one output row; p holds the
+// interleaved row products.
+func zoomCols3Rep(d []float32, p []float64, cols zoomFlat, rep int) {
 	d = d[:3*len(cols)]
 	for x := range cols {
-		col := &cols[x]
+		c := &cols[x]
+		wx0, wx1 := c.w0, c.w1
+		// q: (row 0, row 1) × channels 0..2 of the sample, then of the next one.
+		q := p[c.k : c.k+12 : c.k+12]
+		t0 := float64(q[0]*wx0) + float64(q[6]*wx1)
+		t1 := float64(q[2]*wx0) + float64(q[8]*wx1)
+		t2 := float64(q[4]*wx0) + float64(q[10]*wx1)
+		t0 += float64(q[1] * wx0)
+		t1 += float64(q[3] * wx0)
+		t2 += float64(q[5] * wx0)
+		t0 += float64(q[7] * wx1)
+		t1 += float64(q[9] * wx1)
+		t2 += float64(q[11] * wx1)
 		o := d[3*x : 3*x+3 : 3*x+3]
-		if col.zero {
-			o[0], o[1], o[2] = 0, 0, 0
+		v0, v1, v2 := float32(t0), float32(t1), float32(t2)
+		if rep == 1 {
+			o[0] += v0
+			o[1] += v1
+			o[2] += v2
 			continue
 		}
-		if !two || !col.two {
-			t0, t1, t2 := zoomPixel3(r0, r1, wy0, wy1, col, two)
-			o[0], o[1], o[2] = T(t0), T(t1), T(t2)
-			continue
+		o0, o1, o2 := o[0], o[1], o[2]
+		for k := 0; k < rep; k++ {
+			o0 += v0
+			o1 += v1
+			o2 += v2
 		}
-		wx0, wx1 := col.w0, col.w1
-		a := r0[col.x0 : col.x0+6 : col.x0+6]
-		e := r1[col.x0 : col.x0+6 : col.x0+6]
-		t0 := float64(float64(a[0]*wy0)*wx0) + float64(float64(a[3]*wy0)*wx1)
-		t1 := float64(float64(a[1]*wy0)*wx0) + float64(float64(a[4]*wy0)*wx1)
-		t2 := float64(float64(a[2]*wy0)*wx0) + float64(float64(a[5]*wy0)*wx1)
-		t0 += float64(float64(e[0]*wy1) * wx0)
-		t1 += float64(float64(e[1]*wy1) * wx0)
-		t2 += float64(float64(e[2]*wy1) * wx0)
-		t0 += float64(float64(e[3]*wy1) * wx1)
-		t1 += float64(float64(e[4]*wy1) * wx1)
-		t2 += float64(float64(e[5]*wy1) * wx1)
-		o[0], o[1], o[2] = T(t0), T(t1), T(t2)
+		o[0], o[1], o[2] = o0, o1, o2
 	}
 }
 
@@ -364,6 +354,7 @@ func zoomPlanFor(h, w int, r zoomRange) *zoomPlan {
 type zoomScratch struct {
 	xf, acc, z []float32
 	x64        []float64
+	p          []float64
 }
 
 var zoomScratchPool = sync.Pool{New: func() any { return new(zoomScratch) }}
@@ -378,6 +369,9 @@ func zoomBlur(src Image, sev int, _ RNG, opt *Options) Image {
 	defer zoomScratchPool.Put(s)
 	if cap(s.xf) < n {
 		s.xf, s.acc, s.z, s.x64 = make([]float32, n), make([]float32, n), make([]float32, n), make([]float64, n)
+	}
+	if cap(s.p) < 2*w*c+6 {
+		s.p = make([]float64, 2*w*c+6)
 	}
 	xf, acc, zb, x64 := s.xf[:n], s.acc[:n], s.z[:n], s.x64[:n]
 	for i, v := range src.Pix {
@@ -394,7 +388,9 @@ func zoomBlur(src Image, sev int, _ RNG, opt *Options) Image {
 		for i+run < len(plan.ay) && plan.ay[i+run] == ay && plan.ax[i+run] == ax {
 			run++
 		}
-		if run == 1 || (ay.identity && ax.identity) {
+		if c == 3 && !(ay.identity && ax.identity) {
+			zoomAddRows3(acc, x64, h, w, ay, ax, run, s.p)
+		} else if run == 1 || (ay.identity && ax.identity) {
 			for k := 0; k < run; k++ {
 				clippedZoomAxes(acc, x64, h, w, c, ay, ax, true)
 			}
