@@ -308,8 +308,10 @@ func smoothField(dst, src []float64, h, w int, sigma, truncate float64, mode Bor
 		}
 		out := tmp[i*w : (i+1)*w]
 		cen := src[i*w : (i+1)*w]
-		if r > 16 {
-			// Long kernels: stream whole rows (j outer) to stay in cache.
+		if r > 16 && w >= 64 {
+			// Long kernels on wide planes: stream whole rows (j outer) to stay in
+			// cache. (Narrow planes keep eight sums in registers below: the same
+			// operations per output, in the same order.)
 			for x, v := range cen {
 				out[x] = v * w0
 			}
@@ -450,11 +452,16 @@ func elasticTransform(src Image, sev int, rng RNG, opt *Options) Image {
 	warpAffine32(warped, xf, h, w, c, getAffineTransform(pts1, pts2))
 	elasticField(dx, field, h, w, p, rng, &s.smooth)
 	elasticField(dy, field, h, w, p, rng, &s.smooth)
-	mapCoordinatesShift(mapped, warped, dy, dx, h, w, c)
 	out := NewImage(h, w, c)
+	if p.alpha != 0 {
+		mapCoordinatesShift(mapped, warped, dy, dx, h, w, c)
+	} else {
+		// dx = dy = ±0: every output samples its own pixel with weights 1 and 0, and
+		// map_coordinates returns the warped image unchanged.
+		mapped = warped
+	}
 	for i, v := range mapped {
-		v = min(max(v, 0), 1)
-		out.Pix[i] = uint8(float32(v * 255))
+		out.Pix[i] = unitF32To8(v)
 	}
 	return out
 }

@@ -27,6 +27,17 @@ func unit8(v float64) uint8 {
 	return uint8(max(int64(min(v*255, 255)), 0))
 }
 
+// unitF32To8 is the float32 pipelines' final step, uint8(float32(clip(v, 0, 1)·255))
+// (NaN gives 0). The float32 product truncated to an integer and clamped there
+// gives the same byte as clipping first: v·255 for v < 0 truncates to 0 or below,
+// and v > 1 is clipped to 1 by a rarely taken branch, before the product.
+func unitF32To8(v float32) uint8 {
+	if v > 1 {
+		v = 1
+	}
+	return uint8(max(int32(v*255), 0))
+}
+
 // gaussianNoise: out = clip(x + N(0, c), 0, 1)·255.
 func gaussianNoise(src Image, sev int, rng RNG, opt *Options) Image {
 	c := gaussianNoiseStd.get(paramsOf(opt), sev)

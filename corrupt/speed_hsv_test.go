@@ -1,6 +1,9 @@
 package corrupt
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 // rgb8ToHSV chooses max, min and hue sector on 8-bit values: it must give exactly
 // rgbToHSV's results on the 8-bit grid (every red and green, every 5th blue plus the
@@ -19,5 +22,45 @@ func TestRGB8ToHSVMatches(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// unitF32To8 clamps after the float32 product: the same byte as clip, product,
+// truncate for every float32 around [0, 1] and for the special values.
+func TestUnitF32To8(t *testing.T) {
+	ref := func(v float32) uint8 {
+		v = min(max(v, 0), 1)
+		return uint8(float32(v * 255))
+	}
+	vals := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), -0.0, 0, 1, 2, -1, 1e30, -1e30, math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32}
+	for _, v := range vals {
+		if g, w := unitF32To8(v), ref(v); g != w {
+			t.Errorf("unitF32To8(%v) = %d, want %d", v, g, w)
+		}
+	}
+	// Every 257th float32 from −0.01 to 1.01, and 64 values either side of every
+	// threshold k/255 and of 0 and 1.
+	check := func(b uint32) {
+		v := math.Float32frombits(b)
+		if g, w := unitF32To8(v), ref(v); g != w {
+			t.Fatalf("unitF32To8(%v) = %d, want %d", v, g, w)
+		}
+	}
+	for b := math.Float32bits(-0.01); b > 0x80000000; b -= 257 {
+		check(b)
+	}
+	for b := uint32(0); b <= math.Float32bits(1.01); b += 257 {
+		check(b)
+	}
+	for k := 0; k <= 256; k++ {
+		c := math.Float32bits(float32(k) / 255)
+		for d := uint32(0); d <= 64; d++ {
+			check(c + d)
+			check(c - d)
+		}
+	}
+	for d := uint32(0); d <= 64; d++ {
+		check(0x80000000 + d)
+		check(d)
 	}
 }

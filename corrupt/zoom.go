@@ -407,9 +407,7 @@ func zoomBlur(src Image, sev int, _ RNG, opt *Options) Image {
 	div := float32(len(plan.ay) + 1)
 	out := NewImage(h, w, c)
 	for i := range out.Pix {
-		v := (xf[i] + acc[i]) / div
-		v = min(max(v, 0), 1)
-		out.Pix[i] = uint8(float32(v * 255))
+		out.Pix[i] = unitF32To8((xf[i] + acc[i]) / div)
 	}
 	return out
 }
