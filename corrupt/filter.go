@@ -146,21 +146,18 @@ func gaussianFilter64(dst, src []float64, h, w, c int, sigma, truncate float64, 
 // gaussRows64 filters along axis 0: each output row is a weighted sum of whole rows.
 func gaussRows64(dst, src []float64, h, rowLen int, k []float64, mode Border) {
 	r := len(k) - 1
-	w0 := k[0]
+	var ob [34]int
+	offs := ob[:0]
+	if 2*r+2 > len(ob) {
+		offs = make([]int, 0, 2*r+2)
+	}
+	offs = offs[:2*r+2]
 	for i := 0; i < h; i++ {
-		out := dst[i*rowLen : (i+1)*rowLen]
-		cen := src[i*rowLen : (i+1)*rowLen]
-		for x, v := range cen {
-			out[x] = v * w0
+		for j := 1; j <= r; j++ {
+			offs[2*j] = borderIndex(i-j, h, mode) * rowLen
+			offs[2*j+1] = borderIndex(i+j, h, mode) * rowLen
 		}
-		for j := r; j >= 1; j-- {
-			a := src[borderIndex(i-j, h, mode)*rowLen:][:rowLen]
-			b := src[borderIndex(i+j, h, mode)*rowLen:][:rowLen]
-			wj := k[j]
-			for x := range out {
-				out[x] += float64((a[x] + b[x]) * wj)
-			}
-		}
+		symCorr(dst[i*rowLen:(i+1)*rowLen], src, i*rowLen, offs, k)
 	}
 }
 
@@ -168,23 +165,74 @@ func gaussRows64(dst, src []float64, h, rowLen int, k []float64, mode Border) {
 func gaussCols64(dst, src []float64, h, w, c int, k []float64, mode Border, line []float64) {
 	r := len(k) - 1
 	rowLen := w * c
-	w0 := k[0]
+	var ob [34]int
+	offs := ob[:0]
+	if 2*r+2 > len(ob) {
+		offs = make([]int, 0, 2*r+2)
+	}
+	offs = offs[:2*r+2]
+	for j := 1; j <= r; j++ {
+		offs[2*j], offs[2*j+1] = (r-j)*c, (r+j)*c
+	}
 	for i := 0; i < h; i++ {
-		row := src[i*rowLen : (i+1)*rowLen]
-		padRow64(line, row, w, c, r, mode)
-		out := dst[i*rowLen : (i+1)*rowLen]
-		cen := line[r*c:][:rowLen]
-		for x, v := range cen {
+		padRow64(line, src[i*rowLen:(i+1)*rowLen], w, c, r, mode)
+		symCorr(dst[i*rowLen:(i+1)*rowLen], line, r*c, offs, k)
+	}
+}
+
+// symCorr is one line of scipy's symmetric correlate1d:
+// out[x] = src[cen+x]·k[0] + Σ_{j=r..1} (src[offs[2j]+x] + src[offs[2j+1]+x])·k[j]
+// in float64, in that order (r = len(k)−1; offs[0] and offs[1] are unused). It keeps
+// eight outputs in registers across the taps; long kernels on long lines (where the
+// 2r+1 source lines would not stay in the L1 cache) go tap by tap over the whole
+// line instead, with the same operations per output.
+func symCorr(out, src []float64, cen int, offs []int, k []float64) {
+	n := len(out)
+	r := len(k) - 1
+	w0 := k[0]
+	c := src[cen : cen+n]
+	if r > 16 && n >= 64 {
+		for x, v := range c {
 			out[x] = v * w0
 		}
 		for j := r; j >= 1; j-- {
-			a := line[(r-j)*c:][:rowLen]
-			b := line[(r+j)*c:][:rowLen]
+			a := src[offs[2*j]:][:n]
+			b := src[offs[2*j+1]:][:n]
 			wj := k[j]
 			for x := range out {
 				out[x] += float64((a[x] + b[x]) * wj)
 			}
 		}
+		return
+	}
+	x := 0
+	for ; x+8 <= n; x += 8 {
+		cx := (*[8]float64)(c[x : x+8])
+		s0, s1, s2, s3 := cx[0]*w0, cx[1]*w0, cx[2]*w0, cx[3]*w0
+		s4, s5, s6, s7 := cx[4]*w0, cx[5]*w0, cx[6]*w0, cx[7]*w0
+		for j := r; j >= 1; j-- {
+			oa, ob := offs[2*j]+x, offs[2*j+1]+x
+			a := (*[8]float64)(src[oa : oa+8])
+			b := (*[8]float64)(src[ob : ob+8])
+			wj := k[j]
+			s0 += float64((a[0] + b[0]) * wj)
+			s1 += float64((a[1] + b[1]) * wj)
+			s2 += float64((a[2] + b[2]) * wj)
+			s3 += float64((a[3] + b[3]) * wj)
+			s4 += float64((a[4] + b[4]) * wj)
+			s5 += float64((a[5] + b[5]) * wj)
+			s6 += float64((a[6] + b[6]) * wj)
+			s7 += float64((a[7] + b[7]) * wj)
+		}
+		o := (*[8]float64)(out[x : x+8])
+		o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = s0, s1, s2, s3, s4, s5, s6, s7
+	}
+	for ; x < n; x++ {
+		s := c[x] * w0
+		for j := r; j >= 1; j-- {
+			s += float64((src[offs[2*j]+x] + src[offs[2*j+1]+x]) * k[j])
+		}
+		out[x] = s
 	}
 }
 
