@@ -282,10 +282,8 @@ func (s *elasticScratch) grow(n, c int) {
 	}
 }
 
-// smoothField is gaussianFilter64 for one h×w float64 plane (scipy's gaussian_filter:
-// axis 0, then axis 1, each x[i]·w0 + Σ_{j=r..1} (x[i−j] + x[i+j])·w_j), with the
-// same arithmetic in the same order, computed eight outputs at a time in registers.
-// buf provides the scratch space; dst may be src.
+// smoothField is gaussianFilter64 for one h×w float64 plane (the same passes), with
+// its scratch space from buf. dst may be src.
 func smoothField(dst, src []float64, h, w int, sigma, truncate float64, mode Border, buf *smoothBuf) {
 	n := h * w
 	if sigma == 0 {
@@ -298,119 +296,22 @@ func smoothField(dst, src []float64, h, w int, sigma, truncate float64, mode Bor
 		return
 	}
 	r := len(k) - 1
-	tmp, line, rows := buf.get(n, w+2*r, 2*r+2)
-	w0 := k[0]
-	// Axis 0: output row i from rows i±j (start offsets in rows, borders resolved).
-	for i := 0; i < h; i++ {
-		for j := 1; j <= r; j++ {
-			rows[2*j] = borderIndex(i-j, h, mode) * w
-			rows[2*j+1] = borderIndex(i+j, h, mode) * w
-		}
-		out := tmp[i*w : (i+1)*w]
-		cen := src[i*w : (i+1)*w]
-		if r > 16 && w >= 64 {
-			// Long kernels on wide planes: stream whole rows (j outer) to stay in
-			// cache. (Narrow planes keep eight sums in registers below: the same
-			// operations per output, in the same order.)
-			for x, v := range cen {
-				out[x] = v * w0
-			}
-			for j := r; j >= 1; j-- {
-				a := src[rows[2*j]:][:w]
-				b := src[rows[2*j+1]:][:w]
-				wj := k[j]
-				for x := range out {
-					out[x] += float64((a[x] + b[x]) * wj)
-				}
-			}
-			continue
-		}
-		x := 0
-		for ; x+8 <= w; x += 8 {
-			c := cen[x : x+8 : x+8]
-			s0, s1, s2, s3 := c[0]*w0, c[1]*w0, c[2]*w0, c[3]*w0
-			s4, s5, s6, s7 := c[4]*w0, c[5]*w0, c[6]*w0, c[7]*w0
-			for j := r; j >= 1; j-- {
-				a := (*[8]float64)(src[rows[2*j]+x:])
-				b := (*[8]float64)(src[rows[2*j+1]+x:])
-				wj := k[j]
-				s0 += float64((a[0] + b[0]) * wj)
-				s1 += float64((a[1] + b[1]) * wj)
-				s2 += float64((a[2] + b[2]) * wj)
-				s3 += float64((a[3] + b[3]) * wj)
-				s4 += float64((a[4] + b[4]) * wj)
-				s5 += float64((a[5] + b[5]) * wj)
-				s6 += float64((a[6] + b[6]) * wj)
-				s7 += float64((a[7] + b[7]) * wj)
-			}
-			o := (*[8]float64)(out[x:])
-			o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = s0, s1, s2, s3, s4, s5, s6, s7
-		}
-		for ; x < w; x++ {
-			s := cen[x] * w0
-			for j := r; j >= 1; j-- {
-				s += float64((src[rows[2*j]+x] + src[rows[2*j+1]+x]) * k[j])
-			}
-			out[x] = s
-		}
-	}
-	// Axis 1: each row padded into line.
-	for i := 0; i < h; i++ {
-		row := tmp[i*w : (i+1)*w]
-		copy(line[r:r+w], row)
-		for p := 1; p <= r; p++ {
-			line[r-p] = row[borderIndex(-p, w, mode)]
-			line[r+w-1+p] = row[borderIndex(w-1+p, w, mode)]
-		}
-		out := dst[i*w : (i+1)*w]
-		x := 0
-		for ; x+8 <= w; x += 8 {
-			c := (*[8]float64)(line[x+r:])
-			s0, s1, s2, s3 := c[0]*w0, c[1]*w0, c[2]*w0, c[3]*w0
-			s4, s5, s6, s7 := c[4]*w0, c[5]*w0, c[6]*w0, c[7]*w0
-			for j := r; j >= 1; j-- {
-				a := (*[8]float64)(line[x+r-j:])
-				b := (*[8]float64)(line[x+r+j:])
-				wj := k[j]
-				s0 += float64((a[0] + b[0]) * wj)
-				s1 += float64((a[1] + b[1]) * wj)
-				s2 += float64((a[2] + b[2]) * wj)
-				s3 += float64((a[3] + b[3]) * wj)
-				s4 += float64((a[4] + b[4]) * wj)
-				s5 += float64((a[5] + b[5]) * wj)
-				s6 += float64((a[6] + b[6]) * wj)
-				s7 += float64((a[7] + b[7]) * wj)
-			}
-			o := (*[8]float64)(out[x:])
-			o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = s0, s1, s2, s3, s4, s5, s6, s7
-		}
-		for ; x < w; x++ {
-			s := line[x+r] * w0
-			for j := r; j >= 1; j-- {
-				s += float64((line[x+r-j] + line[x+r+j]) * k[j])
-			}
-			out[x] = s
-		}
-	}
+	tmp, line := buf.get(n, w+2*r)
+	gaussRows64(tmp, src, h, w, k, mode)
+	gaussCols64(dst, tmp, h, w, 1, k, mode, line)
 }
 
 // smoothBuf holds smoothField's scratch space.
-type smoothBuf struct {
-	tmp, line []float64
-	rows      []int
-}
+type smoothBuf struct{ tmp, line []float64 }
 
-func (b *smoothBuf) get(n, m, k int) (tmp, line []float64, rows []int) {
+func (b *smoothBuf) get(n, m int) (tmp, line []float64) {
 	if cap(b.tmp) < n {
 		b.tmp = make([]float64, n)
 	}
 	if cap(b.line) < m {
 		b.line = make([]float64, m)
 	}
-	if cap(b.rows) < k {
-		b.rows = make([]int, k)
-	}
-	return b.tmp[:n], b.line[:m], b.rows[:k]
+	return b.tmp[:n], b.line[:m]
 }
 
 // elasticField draws an h×w field of U(−1, 1), smooths it with the scipy Gaussian
