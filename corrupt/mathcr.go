@@ -78,8 +78,20 @@ func bigLn2(prec uint) *big.Float {
 // rounding once. Valid for results in float32's normal range and zero.
 func fma32RN(a, b, c float32) float32 {
 	p := float64(a) * float64(b)
-	q := float64(c)
-	s := p + q
+	s := p + float64(c)
+	if notTie(s) {
+		return float32(s) // not halfway: rounding twice is rounding once
+	}
+	return fma32Tie(p, float64(c), s)
+}
+
+// notTie reports whether the float64 s is not exactly halfway between two float32
+// values (its 29 low mantissa bits are not 1 followed by zeros).
+func notTie(s float64) bool { return math.Float64bits(s)&(1<<29-1) != 1<<28 }
+
+// fma32Tie is fma32RN's rare case: s = p + q lies exactly halfway between two float32
+// values, and the rounding error of the float64 sum decides the direction.
+func fma32Tie(p, q, s float64) float32 {
 	bb := s - p
 	e := (p - (s - bb)) + (q - bb)
 	if e == 0 || math.Float64bits(s)&(1<<29-1) != 1<<28 {

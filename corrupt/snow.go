@@ -53,6 +53,22 @@ func rgbToGray32(r, g, b float32, simd bool) float32 {
 	return fma32RN(b, 0.114, fma32RN(r, 0.299, float32(g*0.587)))
 }
 
+// grayFastSIMD and grayFastTail are rgbToGray32 (simd true and false) with
+// fma32RN's common case written out (see fma32Fast) so that they inline: the grey
+// value and true, or false when one of the two fused operations met a float32 tie
+// (then use rgbToGray32). Products of two float32 values are exact in float64.
+func grayFastSIMD(r, g, b float32) (float32, bool) {
+	s1 := float64(g)*float64(float32(0.587)) + float64(float32(r*0.299))
+	s2 := float64(b)*float64(float32(0.114)) + float64(float32(s1))
+	return float32(s2), notTie(s1) && notTie(s2)
+}
+
+func grayFastTail(r, g, b float32) (float32, bool) {
+	s1 := float64(r)*float64(float32(0.299)) + float64(float32(g*0.587))
+	s2 := float64(b)*float64(float32(0.114)) + float64(float32(s1))
+	return float32(s2), notTie(s1) && notTie(s2)
+}
+
 type snowScratch struct {
 	layer, zoomed []float64
 	l8, blur      []uint8
@@ -85,7 +101,7 @@ func snow(src Image, sev int, rng RNG, opt *Options) Image {
 		if v < p.thresh {
 			v = 0
 		}
-		l8[i] = toUint8(clip01(v) * 255)
+		l8[i] = unit8(v) // uint8(clip(v, 0, 1)·255)
 	}
 	angle := rng.Uniform(-135, -45)
 	imMotionBlur(blur, l8, h, w, 1, p.radius, p.sigma, angle)
@@ -101,7 +117,17 @@ func snow(src Image, sev int, rng RNG, opt *Options) Image {
 		for x := 0; x < w; x++ {
 			k := y*w + x
 			px := src.Pix[k*c : k*c+c]
-			gray := rgbToGray32(snowIn32[px[ri]], snowIn32[px[gi]], snowIn32[px[bi]], x < simdEnd)
+			r, g, b := snowIn32[px[ri]], snowIn32[px[gi]], snowIn32[px[bi]]
+			var gray float32
+			var ok bool
+			if x < simdEnd {
+				gray, ok = grayFastSIMD(r, g, b)
+			} else {
+				gray, ok = grayFastTail(r, g, b)
+			}
+			if !ok {
+				gray = rgbToGray32(r, g, b, x < simdEnd)
+			}
 			bright := float32(gray*1.5) + 0.5
 			sn := inv255[blur[k]]
 			sr := inv255[blur[n-1-k]] // rot180: (h−1−y, w−1−x)
@@ -109,7 +135,7 @@ func snow(src Image, sev int, rng RNG, opt *Options) Image {
 			for ch, v := range px {
 				xf := snowIn32[v]
 				xb := float32(bw*xf) + float32(cw*max(xf, bright))
-				o[ch] = toUint8(clip01(float64(xb)+sn+sr) * 255)
+				o[ch] = unit8(float64(xb) + sn + sr)
 			}
 		}
 	}
