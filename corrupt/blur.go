@@ -226,26 +226,58 @@ func defocusBlur(src Image, sev int, _ RNG, opt *Options) Image {
 	}
 	ap, acc := getF64(h * w)
 	defer putF64(ap)
+	var ob [512]int
+	offs := ob[:0]
+	if len(dk.taps) > len(ob) {
+		offs = make([]int, 0, len(dk.taps))
+	}
+	for _, t := range dk.taps {
+		offs = append(offs, (R+t.dy)*pw+R+t.dx)
+	}
 	out := NewImage(h, w, c)
 	for ch := 0; ch < c; ch++ {
-		plane := pad[ch*ph*pw : (ch+1)*ph*pw]
-		clear(acc)
-		// Tap by tap over the whole plane: each pixel still sums its taps in kernel
-		// order, starting from 0, as a per-pixel loop would.
-		for _, t := range dk.taps {
-			wt := t.w
-			for y := 0; y < h; y++ {
-				row := plane[(y+R+t.dy)*pw+R+t.dx:][:w]
-				a := acc[y*w : (y+1)*w]
-				a = a[:len(row)]
-				for x, v := range row {
-					a[x] += float64(wt * v)
-				}
-			}
-		}
+		defocusPlane(acc, pad[ch*ph*pw:(ch+1)*ph*pw], h, w, pw, dk.taps, offs)
 		for i, v := range acc {
 			out.Pix[i*c+ch] = unit8(v)
 		}
 	}
 	return out
+}
+
+// defocusPlane correlates one padded plane (row length pw) with the kernel taps into
+// acc (h×w): each output sums w·v over the taps in kernel order, starting from 0,
+// eight outputs of a row at a time in registers. offs[i] is tap i's offset in the
+// padded plane from the output's own position.
+func defocusPlane(acc, plane []float64, h, w, pw int, taps []defocusTap, offs []int) {
+	offs = offs[:len(taps)]
+	for y := 0; y < h; y++ {
+		a := acc[y*w : (y+1)*w]
+		x := 0
+		for ; x+8 <= w; x += 8 {
+			base := y*pw + x
+			var s0, s1, s2, s3, s4, s5, s6, s7 float64
+			for i, t := range taps {
+				o := base + offs[i]
+				p := (*[8]float64)(plane[o : o+8])
+				wt := t.w
+				s0 += float64(wt * p[0])
+				s1 += float64(wt * p[1])
+				s2 += float64(wt * p[2])
+				s3 += float64(wt * p[3])
+				s4 += float64(wt * p[4])
+				s5 += float64(wt * p[5])
+				s6 += float64(wt * p[6])
+				s7 += float64(wt * p[7])
+			}
+			q := (*[8]float64)(a[x : x+8])
+			q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7] = s0, s1, s2, s3, s4, s5, s6, s7
+		}
+		for ; x < w; x++ {
+			s := 0.0
+			for i, t := range taps {
+				s += float64(t.w * plane[y*pw+x+offs[i]])
+			}
+			a[x] = s
+		}
+	}
 }
