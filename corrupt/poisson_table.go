@@ -54,8 +54,55 @@ func (t *poissonTable) sample(u float64) int64 {
 	return int64(k)
 }
 
+// shotTable inverts the same CDF as poissonTable but returns shot noise's output
+// byte directly: out = uint8(clip(k/c, 0, 1)·255) is non-decreasing in k, so the
+// smallest k with u < cdf[k] has the byte of the smallest group of equal-byte ks
+// whose last cdf value exceeds u. The table keeps one entry per group (at most 256:
+// the cdf value of its last k, bit for bit, and the byte), which makes it a few
+// times smaller than the k table for the large photon counts, and its guide table
+// has a fixed power-of-two size (u·shotGuide is exact).
+type shotTable struct {
+	cdf   []float64
+	out   []uint8
+	guide [shotGuide]uint8 // smallest entry i with cdf[i] > j/shotGuide
+}
+
+const shotGuide = 512
+
+func newShotTable(lam, c float64) *shotTable {
+	pt := newPoissonTable(lam)
+	st := &shotTable{}
+	for k, v := range pt.cdf {
+		b := unit8(float64(k) / c)
+		if n := len(st.out); n > 0 && st.out[n-1] == b {
+			st.cdf[n-1] = v
+			continue
+		}
+		st.out = append(st.out, b)
+		st.cdf = append(st.cdf, v)
+	}
+	i := 0
+	for j := range st.guide {
+		t := float64(j) / shotGuide
+		for st.cdf[i] <= t {
+			i++
+		}
+		st.guide[j] = uint8(i)
+	}
+	return st
+}
+
+// sample returns the output byte for the uniform u in [0, 1).
+func (t *shotTable) sample(u float64) uint8 {
+	i := int(t.guide[int(u*shotGuide)])
+	for t.cdf[i] <= u {
+		i++
+	}
+	return t.out[i]
+}
+
 // shotTables are the 256 tables of one photon count, built on first use.
-type shotTables [256]atomic.Pointer[poissonTable]
+type shotTables [256]atomic.Pointer[shotTable]
 
 var (
 	shotTablesMu sync.Mutex
@@ -78,20 +125,20 @@ func shotTablesFor(c float64) *shotTables {
 }
 
 // get returns the table of pixel value p (rate p/255·c).
-func (s *shotTables) get(p uint8, c float64) *poissonTable {
+func (s *shotTables) get(p uint8, c float64) *shotTable {
 	if t := s[p].Load(); t != nil {
 		return t
 	}
-	t := newPoissonTable(inv255[p] * c)
+	t := newShotTable(inv255[p]*c, c)
 	s[p].Store(t)
 	return t
 }
 
 // shotNoiseStream is shot noise for the default mode: one uniform per element,
-// Poisson by CDF inversion.
+// Poisson by CDF inversion (through the output-byte tables).
 func shotNoiseStream(src Image, c float64, rng *StreamRNG) Image {
 	tabs := shotTablesFor(c)
-	var local [256]*poissonTable
+	var local [256]*shotTable
 	out := NewImage(src.H, src.W, src.C)
 	up, u := getF64(len(src.Pix))
 	rng.fillFloat64(u)
@@ -101,7 +148,7 @@ func shotNoiseStream(src Image, c float64, rng *StreamRNG) Image {
 			t = tabs.get(p, c)
 			local[p] = t
 		}
-		out.Pix[i] = unit8(float64(t.sample(u[i])) / c)
+		out.Pix[i] = t.sample(u[i])
 	}
 	putF64(up)
 	return out

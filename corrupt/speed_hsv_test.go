@@ -92,3 +92,33 @@ func TestGrayFastMatches(t *testing.T) {
 	}
 	t.Logf("%d ties", fails)
 }
+
+// shotTable gives the byte of poissonTable's variate for every uniform: checked on
+// random uniforms, on each CDF value and its neighbours, and on 0.
+func TestShotTableMatchesPoissonTable(t *testing.T) {
+	r := NewStreamRNG(5, 1, 1, 0)
+	for _, c := range []float64{500, 250, 100, 75, 50, 60, 25, 12, 5, 3} {
+		for _, p := range []int{0, 1, 2, 17, 64, 128, 200, 254, 255} {
+			lam := inv255[p] * c
+			pt, st := newPoissonTable(lam), newShotTable(lam, c)
+			check := func(u float64) {
+				if u < 0 || u >= 1 {
+					return
+				}
+				want := unit8(float64(pt.sample(u)) / c)
+				if got := st.sample(u); got != want {
+					t.Fatalf("c=%v p=%d u=%v: byte %d, want %d", c, p, u, got, want)
+				}
+			}
+			check(0)
+			for _, v := range pt.cdf {
+				check(v)
+				check(math.Nextafter(v, 0))
+				check(math.Nextafter(v, 1))
+			}
+			for i := 0; i < 20000; i++ {
+				check(r.Float64())
+			}
+		}
+	}
+}
