@@ -93,14 +93,21 @@ func plasmaFractal(mp []float64, m int, decay float64, rng RNG) {
 		}
 		wib /= decay
 	}
+	// Plain comparisons instead of min/max (the map holds no NaN; their NaN and
+	// signed-zero handling makes a long dependency chain per element).
 	lo := mp[0]
 	for _, v := range mp[:m*m] {
-		lo = min(lo, v)
+		if v < lo {
+			lo = v
+		}
 	}
 	hi := 0.0
 	for i, v := range mp[:m*m] {
-		mp[i] = v - lo
-		hi = max(hi, mp[i])
+		v -= lo
+		mp[i] = v
+		if v > hi {
+			hi = v
+		}
 	}
 	for i, v := range mp[:m*m] {
 		mp[i] = v / hi
@@ -135,8 +142,8 @@ func fog(src Image, sev int, rng RNG, opt *Options) Image {
 			add := float64(p.strength * mp[y*m+x])
 			i := (y*w + x) * c
 			for ch := 0; ch < c; ch++ {
-				v := float64(src.Pix[i+ch])/255 + add
-				out.Pix[i+ch] = toUint8(clip01(float64(v*mx)/den) * 255)
+				v := inv255[src.Pix[i+ch]] + add // float64(x)/255, tabulated
+				out.Pix[i+ch] = unit8(float64(v*mx) / den)
 			}
 		}
 	}
