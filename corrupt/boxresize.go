@@ -139,7 +139,13 @@ func boxHorizontal(dst, src []uint8, rows, inW, outW, c int) {
 			k := cf.weights[o]
 			base := cf.start[o] * c
 			if len(k) == 1 && k[0] == boxOne {
-				copy(out[o*c:o*c+c], in[base:base+c]) // (v·2²² + 2²¹) >> 22 = v
+				// (v·2²² + 2²¹) >> 22 = v: a copy.
+				if c == 3 {
+					d, s := out[3*o:3*o+3:3*o+3], in[base:base+3:base+3]
+					d[0], d[1], d[2] = s[0], s[1], s[2]
+				} else {
+					copy(out[o*c:o*c+c], in[base:base+c])
+				}
 				continue
 			}
 			for ch := 0; ch < c; ch++ {
