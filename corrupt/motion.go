@@ -166,14 +166,30 @@ func imMotionBlur(dst, src []uint8, h, w, c int, radius, sigma, angle float64) {
 		s.pad = make([]float64, pw*ph*c)
 	}
 	pad := s.pad[:pw*ph*c]
+	// Padded column px reads source column clamp(px+minX): columns 0..x0−1 repeat
+	// column 0, x0..x1−1 are the row, x1..pw−1 repeat column w−1. Padded rows that
+	// clamp to the same source row are copies.
+	x0, x1 := min(-minX, pw), min(w-minX, pw)
+	prev := -1
 	for py := 0; py < ph; py++ {
 		sy := min(max(py+minY, 0), h-1)
-		row := src[sy*w*c : (sy+1)*w*c]
 		prow := pad[py*pw*c : (py+1)*pw*c]
-		for px := 0; px < pw; px++ {
-			sx := min(max(px+minX, 0), w-1)
-			for ch := 0; ch < c; ch++ {
-				prow[px*c+ch] = quantum8[row[sx*c+ch]]
+		if sy == prev {
+			copy(prow, pad[(py-1)*pw*c:py*pw*c])
+			continue
+		}
+		prev = sy
+		row := src[sy*w*c : (sy+1)*w*c]
+		for i, v := range row[(x0+minX)*c : (x1+minX)*c] {
+			prow[x0*c+i] = quantum8[v]
+		}
+		for ch := 0; ch < c; ch++ {
+			first, last := quantum8[row[ch]], quantum8[row[(w-1)*c+ch]]
+			for px := 0; px < x0; px++ {
+				prow[px*c+ch] = first
+			}
+			for px := x1; px < pw; px++ {
+				prow[px*c+ch] = last
 			}
 		}
 	}
@@ -205,14 +221,17 @@ func imMotionBlur(dst, src []uint8, h, w, c int, radius, sigma, angle float64) {
 // skipped terms are exact zeros (w·0 = +0 leaves a non-negative sum unchanged), so
 // the result is bit for bit the same.
 func motionSparse(dst, src []uint8, h, w, c, pw, ph, minX, minY int, wts []float64, s *motionScratch) bool {
-	nonZero := 0
-	for _, v := range src[:h*w*c] {
-		if v != 0 {
-			nonZero++
+	// Count the non-zero values, giving up as soon as they exceed a quarter.
+	nonZero, limit := 0, h*w*c/4
+	for i := 0; i < h*w*c; i += w * c {
+		for _, v := range src[i : i+w*c] {
+			if v != 0 {
+				nonZero++
+			}
 		}
-	}
-	if nonZero*4 > h*w*c {
-		return false
+		if nonZero > limit {
+			return false
+		}
 	}
 	// The non-zero elements of the padded plane: each source pixel at its padded
 	// position, edge pixels also at every position that clamps to them.
