@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 namespace {
@@ -50,14 +51,18 @@ int main(int argc, char** argv) {
     loss.backward();
     opt.step();
   };
-  for (int i = 0; i < 5; i++) step();
+  // SMALLNET_TRAIN_STEPS=0 skips the training benchmark (for profiling inference alone).
+  const char* steps_env = std::getenv("SMALLNET_TRAIN_STEPS");
+  int steps = steps_env ? std::atoi(steps_env) : 40;
+  for (int i = 0; i < 5 && steps > 0; i++) step();
   std::vector<double> times;
-  for (int i = 0; i < 40; i++) {
+  for (int i = 0; i < steps; i++) {
     auto t0 = std::chrono::steady_clock::now();
     step();
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::printf("train step batch 256: median %.2f ms  min %.2f  max %.2f\n", median(times),
+  if (steps > 0)
+    std::printf("train step batch 256: median %.2f ms  min %.2f  max %.2f\n", median(times),
               *std::min_element(times.begin(), times.end()), *std::max_element(times.begin(), times.end()));
 
   auto x1 = torch::randn({1, 1, 28, 28});
