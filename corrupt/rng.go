@@ -75,16 +75,23 @@ func (r *NumpyRNG) SeedArray(key []uint32) {
 }
 
 func (r *NumpyRNG) twist() {
-	const upper, lower, matrixA = 0x80000000, 0x7fffffff, 0x9908b0df
-	for i := 0; i < mtN; i++ {
-		y := (r.mt[i] & upper) | (r.mt[(i+1)%mtN] & lower)
-		v := r.mt[(i+mtM)%mtN] ^ (y >> 1)
-		if y&1 != 0 {
-			v ^= matrixA
-		}
-		r.mt[i] = v
+	mt := &r.mt
+	// Three runs so that no index needs reducing modulo mtN.
+	for i := 0; i < mtN-mtM; i++ {
+		mt[i] = mt[i+mtM] ^ mtMix(mt[i], mt[i+1])
 	}
+	for i := mtN - mtM; i < mtN-1; i++ {
+		mt[i] = mt[i+mtM-mtN] ^ mtMix(mt[i], mt[i+1])
+	}
+	mt[mtN-1] = mt[mtM-1] ^ mtMix(mt[mtN-1], mt[0])
 	r.pos = 0
+}
+
+// mtMix is MT19937's twist of the upper bit of a and the lower bits of b.
+func mtMix(a, b uint32) uint32 {
+	const upper, lower, matrixA = 0x80000000, 0x7fffffff, 0x9908b0df
+	y := (a & upper) | (b & lower)
+	return y>>1 ^ (-(y & 1) & matrixA)
 }
 
 // Uint32 returns the next tempered 32-bit word.
