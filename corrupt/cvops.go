@@ -290,7 +290,7 @@ func distanceTransformL2M5Trunc(dst []float32, src []uint8, h, w int, tmp []uint
 // float32. dst must not overlap src. rows is scratch of at least h·w float64s, or
 // nil; the (possibly grown) scratch is returned for reuse.
 func boxBlur3F32(dst, src []float32, h, w int, rows []float64) []float64 {
-	rows = boxRows3F32(src, h, w, rows)
+	rows = boxRows3(src, h, w, rows)
 	const scale = 1.0 / 9
 	for y := 0; y < h; y++ {
 		a := rows[borderIndex(y-1, h, BorderMirror)*w:][:w]
@@ -307,7 +307,7 @@ func boxBlur3F32(dst, src []float32, h, w int, rows []float64) []float64 {
 // boxBlur3F32U8 is boxBlur3F32 followed by numpy's astype(uint8) (truncation) of
 // values known to lie in [0, 255].
 func boxBlur3F32U8(dst []uint8, src []float32, h, w int, rows []float64) []float64 {
-	rows = boxRows3F32(src, h, w, rows)
+	rows = boxRows3(src, h, w, rows)
 	const scale = 1.0 / 9
 	for y := 0; y < h; y++ {
 		a := rows[borderIndex(y-1, h, BorderMirror)*w:][:w]
@@ -321,24 +321,25 @@ func boxBlur3F32U8(dst []uint8, src []float32, h, w int, rows []float64) []float
 	return rows
 }
 
-// boxRows3F32 computes the horizontal 3-sums of a float32 plane with reflect-101
-// borders in float64 (exact for these inputs).
-func boxRows3F32(src []float32, h, w int, rows []float64) []float64 {
+// boxRows3 computes the horizontal 3-sums of a plane with reflect-101 borders,
+// summing in A (float64 for float32 planes, exact for these inputs; uint16 for 8-bit
+// ones). rows is scratch, grown if shorter than h·w and returned.
+func boxRows3[S uint8 | float32, A uint16 | float64](src []S, h, w int, rows []A) []A {
 	if cap(rows) < h*w {
-		rows = make([]float64, h*w)
+		rows = make([]A, h*w)
 	}
 	rows = rows[:h*w]
 	l, r := borderIndex(-1, w, BorderMirror), borderIndex(w, w, BorderMirror)
 	for y := 0; y < h; y++ {
 		s := src[y*w:][:w]
 		o := rows[y*w:][:w]
-		o[0] = float64(s[l]) + float64(s[0]) + float64(s[min(1, w-1)])
+		o[0] = A(s[l]) + A(s[0]) + A(s[min(1, w-1)])
 		for x := 1; x < w-1; x++ {
 			q := s[x-1 : x+2 : x+2]
-			o[x] = float64(q[0]) + float64(q[1]) + float64(q[2])
+			o[x] = A(q[0]) + A(q[1]) + A(q[2])
 		}
 		if w > 1 {
-			o[w-1] = float64(s[w-2]) + float64(s[w-1]) + float64(s[r])
+			o[w-1] = A(s[w-2]) + A(s[w-1]) + A(s[r])
 		}
 	}
 	return rows
@@ -350,23 +351,7 @@ func boxRows3F32(src []float32, h, w int, rows []float64) []float64 {
 // overlap src. rows is scratch of at least h·w uint16s, or nil; the (possibly grown)
 // scratch is returned for reuse.
 func boxBlur3U8(dst, src []uint8, h, w int, rows []uint16) []uint16 {
-	if cap(rows) < h*w {
-		rows = make([]uint16, h*w)
-	}
-	rows = rows[:h*w]
-	l, r := borderIndex(-1, w, BorderMirror), borderIndex(w, w, BorderMirror)
-	for y := 0; y < h; y++ {
-		s := src[y*w:][:w]
-		o := rows[y*w:][:w]
-		o[0] = uint16(s[l]) + uint16(s[0]) + uint16(s[min(1, w-1)])
-		for x := 1; x < w-1; x++ {
-			q := s[x-1 : x+2 : x+2]
-			o[x] = uint16(q[0]) + uint16(q[1]) + uint16(q[2])
-		}
-		if w > 1 {
-			o[w-1] = uint16(s[w-2]) + uint16(s[w-1]) + uint16(s[r])
-		}
-	}
+	rows = boxRows3(src, h, w, rows)
 	for y := 0; y < h; y++ {
 		a := rows[borderIndex(y-1, h, BorderMirror)*w:][:w]
 		b := rows[y*w:][:w]
