@@ -62,37 +62,11 @@ func prepare(l *layout, pix []uint8, y, cb, cr []uint8) {
 		for c := 0; c < full; c++ {
 			p := row0[6*c : 6*c+6 : 6*c+6]
 			q := row1[6*c : 6*c+6 : 6*c+6]
-			r0, g0, b0 := int32(p[0]), int32(p[1]), int32(p[2])
-			r1, g1, b1 := int32(p[3]), int32(p[4]), int32(p[5])
-			r2, g2, b2 := int32(q[0]), int32(q[1]), int32(q[2])
-			r3, g3, b3 := int32(q[3]), int32(q[4]), int32(q[5])
-			yo0[2*c] = rgbToY(r0, g0, b0)
-			yo0[2*c+1] = rgbToY(r1, g1, b1)
-			yo1[2*c] = rgbToY(r2, g2, b2)
-			yo1[2*c+1] = rgbToY(r3, g3, b3)
-			bias := int32(1 + c&1)
-			cbo[c] = uint8((int32(rgbToCb(r0, g0, b0)) + int32(rgbToCb(r1, g1, b1)) +
-				int32(rgbToCb(r2, g2, b2)) + int32(rgbToCb(r3, g3, b3)) + bias) >> 2)
-			cro[c] = uint8((int32(rgbToCr(r0, g0, b0)) + int32(rgbToCr(r1, g1, b1)) +
-				int32(rgbToCr(r2, g2, b2)) + int32(rgbToCr(r3, g3, b3)) + bias) >> 2)
+			convert2x2(yo0, yo1, cbo, cro, c, p[0:3], p[3:6], q[0:3], q[3:6])
 		}
 		for c := full; c < l.cStride; c++ {
-			x0, x1 := min(2*c, w-1), min(2*c+1, w-1)
-			p0, p1 := row0[3*x0:3*x0+3], row0[3*x1:3*x1+3]
-			q0, q1 := row1[3*x0:3*x0+3], row1[3*x1:3*x1+3]
-			r0, g0, b0 := int32(p0[0]), int32(p0[1]), int32(p0[2])
-			r1, g1, b1 := int32(p1[0]), int32(p1[1]), int32(p1[2])
-			r2, g2, b2 := int32(q0[0]), int32(q0[1]), int32(q0[2])
-			r3, g3, b3 := int32(q1[0]), int32(q1[1]), int32(q1[2])
-			yo0[2*c] = rgbToY(r0, g0, b0)
-			yo0[2*c+1] = rgbToY(r1, g1, b1)
-			yo1[2*c] = rgbToY(r2, g2, b2)
-			yo1[2*c+1] = rgbToY(r3, g3, b3)
-			bias := int32(1 + c&1)
-			cbo[c] = uint8((int32(rgbToCb(r0, g0, b0)) + int32(rgbToCb(r1, g1, b1)) +
-				int32(rgbToCb(r2, g2, b2)) + int32(rgbToCb(r3, g3, b3)) + bias) >> 2)
-			cro[c] = uint8((int32(rgbToCr(r0, g0, b0)) + int32(rgbToCr(r1, g1, b1)) +
-				int32(rgbToCr(r2, g2, b2)) + int32(rgbToCr(r3, g3, b3)) + bias) >> 2)
+			x0, x1 := 3*min(2*c, w-1), 3*min(2*c+1, w-1)
+			convert2x2(yo0, yo1, cbo, cro, c, row0[x0:x0+3], row0[x1:x1+3], row1[x0:x0+3], row1[x1:x1+3])
 		}
 	}
 	// Bottom padding: luma rows repeat the last image row, chroma rows the last
@@ -119,4 +93,22 @@ func loadBlock(ws *[64]int32, p []uint8, off, stride int) {
 			d[c] = int32(s[c]) - 128
 		}
 	}
+}
+
+// convert2x2 converts the 2×2 RGB pixels p0 p1 (upper row) and q0 q1 (lower row) of
+// chroma column c: four luma samples and one averaged Cb and Cr sample.
+func convert2x2(yo0, yo1, cbo, cro []uint8, c int, p0, p1, q0, q1 []uint8) {
+	r0, g0, b0 := int32(p0[0]), int32(p0[1]), int32(p0[2])
+	r1, g1, b1 := int32(p1[0]), int32(p1[1]), int32(p1[2])
+	r2, g2, b2 := int32(q0[0]), int32(q0[1]), int32(q0[2])
+	r3, g3, b3 := int32(q1[0]), int32(q1[1]), int32(q1[2])
+	yo0[2*c] = rgbToY(r0, g0, b0)
+	yo0[2*c+1] = rgbToY(r1, g1, b1)
+	yo1[2*c] = rgbToY(r2, g2, b2)
+	yo1[2*c+1] = rgbToY(r3, g3, b3)
+	bias := int32(1 + c&1)
+	cbo[c] = uint8((int32(rgbToCb(r0, g0, b0)) + int32(rgbToCb(r1, g1, b1)) +
+		int32(rgbToCb(r2, g2, b2)) + int32(rgbToCb(r3, g3, b3)) + bias) >> 2)
+	cro[c] = uint8((int32(rgbToCr(r0, g0, b0)) + int32(rgbToCr(r1, g1, b1)) +
+		int32(rgbToCr(r2, g2, b2)) + int32(rgbToCr(r3, g3, b3)) + bias) >> 2)
 }
