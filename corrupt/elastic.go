@@ -282,38 +282,6 @@ func (s *elasticScratch) grow(n, c int) {
 	}
 }
 
-// smoothField is gaussianFilter64 for one h×w float64 plane (the same passes), with
-// its scratch space from buf. dst may be src.
-func smoothField(dst, src []float64, h, w int, sigma, truncate float64, mode Border, buf *smoothBuf) {
-	n := h * w
-	if sigma == 0 {
-		copy(dst[:n], src[:n])
-		return
-	}
-	k := gaussianKernel(sigma, truncate)
-	if len(k) == 1 && k[0] == 1 {
-		copy(dst[:n], src[:n])
-		return
-	}
-	r := len(k) - 1
-	tmp, line := buf.get(n, w+2*r)
-	gaussRows64(tmp, src, h, w, k, mode)
-	gaussCols64(dst, tmp, h, w, 1, k, mode, line)
-}
-
-// smoothBuf holds smoothField's scratch space.
-type smoothBuf struct{ tmp, line []float64 }
-
-func (b *smoothBuf) get(n, m int) (tmp, line []float64) {
-	if cap(b.tmp) < n {
-		b.tmp = make([]float64, n)
-	}
-	if cap(b.line) < m {
-		b.line = make([]float64, m)
-	}
-	return b.tmp[:n], b.line[:m]
-}
-
 // elasticField draws an h×w field of U(−1, 1), smooths it with the scipy Gaussian
 // (σ, mode reflect, truncate 3) and stores float32(alpha·v) in out.
 func elasticField(out []float32, field []float64, h, w int, p elasticParam, rng RNG, buf *smoothBuf) {
@@ -321,7 +289,7 @@ func elasticField(out []float32, field []float64, h, w int, p elasticParam, rng 
 	for i, u := range field {
 		field[i] = -1 + float64(2*u) // U(−1, 1) as Uniform computes it
 	}
-	smoothField(field, field, h, w, p.sigma, 3, BorderReflect, buf)
+	gaussianFilter64Buf(field, field, h, w, 1, p.sigma, 3, BorderReflect, buf)
 	for i, v := range field {
 		out[i] = float32(v * p.alpha)
 	}

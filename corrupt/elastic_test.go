@@ -82,7 +82,7 @@ func TestElasticDraws(t *testing.T) {
 
 func BenchmarkGeoElastic(b *testing.B) { geoBench(b, "elastic_transform") }
 
-// smoothField is gaussianFilter64 on one plane, bit for bit, including kernels longer
+// gaussianFilter64Buf is gaussianFilter64 on one plane, bit for bit, including kernels longer
 // than the image (ImageNet's σ = 170.8 has radius 512) and every border mode.
 func TestSmoothFieldMatchesGaussianFilter(t *testing.T) {
 	r := NewNumpyRNG(2)
@@ -99,7 +99,7 @@ func TestSmoothFieldMatchesGaussianFilter(t *testing.T) {
 			want := make([]float64, len(src))
 			gaussianFilter64(want, src, c.h, c.w, 1, c.sigma, 3, mode)
 			got := append([]float64(nil), src...)
-			smoothField(got, got, c.h, c.w, c.sigma, 3, mode, &buf)
+			gaussianFilter64Buf(got, got, c.h, c.w, 1, c.sigma, 3, mode, &buf)
 			for i := range got {
 				if got[i] != want[i] {
 					t.Fatalf("%dx%d σ=%v mode %v: [%d] = %v, want %v", c.h, c.w, c.sigma, mode, i, got[i], want[i])

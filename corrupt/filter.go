@@ -124,6 +124,13 @@ func pairwiseSum(a []float64) float64 {
 // scipy's symmetric loop) and stored as float64. sigma = 0 copies src. dst may be the
 // same slice as src (in-place filtering) but must not partially overlap it.
 func gaussianFilter64(dst, src []float64, h, w, c int, sigma, truncate float64, mode Border) {
+	buf := smoothBufPool.Get().(*smoothBuf)
+	gaussianFilter64Buf(dst, src, h, w, c, sigma, truncate, mode, buf)
+	smoothBufPool.Put(buf)
+}
+
+// gaussianFilter64Buf is gaussianFilter64 with its scratch space from buf.
+func gaussianFilter64Buf(dst, src []float64, h, w, c int, sigma, truncate float64, mode Border, buf *smoothBuf) {
 	n := h * w * c
 	if sigma == 0 {
 		copy(dst[:n], src[:n])
@@ -135,12 +142,25 @@ func gaussianFilter64(dst, src []float64, h, w, c int, sigma, truncate float64, 
 		copy(dst[:n], src[:n])
 		return
 	}
-	tp, tmp := getF64(n)
-	lp, line := getF64((w + 2*(len(k)-1)) * c)
+	tmp, line := buf.get(n, (w+2*(len(k)-1))*c)
 	gaussRows64(tmp, src, h, w*c, k, mode)
 	gaussCols64(dst, tmp, h, w, c, k, mode, line)
-	putF64(lp)
-	putF64(tp)
+}
+
+// smoothBuf holds the Gaussian filter's scratch space: the row-filtered plane and
+// one padded row.
+type smoothBuf struct{ tmp, line []float64 }
+
+var smoothBufPool = sync.Pool{New: func() any { return new(smoothBuf) }}
+
+func (b *smoothBuf) get(n, m int) (tmp, line []float64) {
+	if cap(b.tmp) < n {
+		b.tmp = make([]float64, n)
+	}
+	if cap(b.line) < m {
+		b.line = make([]float64, m)
+	}
+	return b.tmp[:n], b.line[:m]
 }
 
 // gaussRows64 filters along axis 0: each output row is a weighted sum of whole rows.
