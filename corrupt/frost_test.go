@@ -1,15 +1,12 @@
 package corrupt
 
 import (
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-
-	"codeberg.org/sbinet/npyio/npz"
 )
 
 const wxFrostDir = "../../shared/corrupt/frost"
@@ -23,47 +20,6 @@ func wxLoadFrost(t testing.TB) *FrostTextures {
 		t.Skipf("original frost textures not available: %v", err)
 	}
 	return ft
-}
-
-// TestFrostParity reproduces the frost arrays of reference.npz with the original
-// textures (numpy mode, seed 1000·8 + severity, images in order) and logs the
-// identical fraction per severity.
-func TestFrostParity(t *testing.T) {
-	ft := wxLoadFrost(t)
-	inputs, err := parityInputs()
-	if err != nil {
-		t.Skipf("reference inputs not available: %v", err)
-	}
-	ref, err := npz.Open(sharedCorrupt + "/reference.npz")
-	if err != nil {
-		t.Skipf("reference.npz not available: %v", err)
-	}
-	defer ref.Close()
-	opt := &Options{Params: CIFAR, Frost: ft}
-	for sev := 1; sev <= 5; sev++ {
-		var want []uint8
-		if err := ref.Read(fmt.Sprintf("frost_%d.npy", sev), &want); err != nil {
-			t.Fatal(err)
-		}
-		rng := NewNumpyRNG(uint32(8000 + sev))
-		same, total, maxd := 0, 0, 0
-		for i, img := range inputs {
-			out := frost(img, sev, rng, opt)
-			exp := want[i*len(img.Pix):][:len(img.Pix)]
-			for k, v := range out.Pix {
-				d := int(v) - int(exp[k])
-				if d == 0 {
-					same++
-				}
-				maxd = max(maxd, d, -d)
-				total++
-			}
-		}
-		t.Logf("frost severity %d: %.4f%% identical, max |diff| %d", sev, 100*float64(same)/float64(total), maxd)
-		if same != total {
-			t.Errorf("frost severity %d: %d of %d values differ", sev, total-same, total)
-		}
-	}
 }
 
 // TestFrostTexturesDecode: sizes of the original textures, and OpenCV's
