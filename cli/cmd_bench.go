@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"runtime"
 	"sort"
 	"time"
 
@@ -81,14 +80,9 @@ func benchQuantile(sorted []float64, q float64) float64 {
 }
 
 func runBench(c *cli.Context, train bool) error {
-	runtime.LockOSThread() // libtorch's thread count is per OS thread
-	defer runtime.UnlockOSThread()
-	if n := c.Int("threads"); n > 0 {
-		torch.SetNumThreads(n)
-	}
-	dev, err := torch.ParseDevice(c.String("device"))
+	dev, err := torchFlags(c)
 	if err != nil {
-		return fmt.Errorf("--device: %w", err)
+		return err
 	}
 	st, err := nets.ParseStyle(c.String("style"))
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/data"
 	"github.com/divres/divres/ensemble"
-	"github.com/divres/divres/torch"
 )
 
 func init() {
@@ -59,14 +58,9 @@ func runEval(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return fmt.Errorf("eval: unexpected argument %q", c.Args().First())
 	}
-	runtime.LockOSThread() // libtorch's thread count is per OS thread
-	defer runtime.UnlockOSThread()
-	if n := c.Int("threads"); n > 0 {
-		torch.SetNumThreads(n)
-	}
-	dev, err := torch.ParseDevice(c.String("device"))
+	dev, err := torchFlags(c)
 	if err != nil {
-		return fmt.Errorf("--device: %w", err)
+		return err
 	}
 	sevs, err := parseSeverities(c.String("severities"))
 	if err != nil {

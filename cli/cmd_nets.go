@@ -263,9 +263,9 @@ func predict(c *cli.Context) error {
 	if !spec.Supports(st) {
 		return fmt.Errorf("%s has no %s style", spec.Name, st)
 	}
-	dev, err := torch.ParseDevice(c.String("device"))
+	dev, err := torchFlags(c)
 	if err != nil {
-		return fmt.Errorf("--device: %w", err)
+		return err
 	}
 	batch := int64(c.Int("batch"))
 	if batch <= 0 {

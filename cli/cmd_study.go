@@ -217,12 +217,9 @@ func runStudy(c *cli.Context) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	if n := c.Int("threads"); n > 0 {
-		torch.SetNumThreads(n)
-	}
-	dev, err := torch.ParseDevice(c.String("device"))
+	dev, err := torchFlags(c)
 	if err != nil {
-		return fmt.Errorf("--device: %w", err)
+		return err
 	}
 	dir := c.String("out")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
