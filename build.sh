@@ -96,17 +96,17 @@ setup() {
   go mod download
 }
 
-# libgomp reads its wait policy when libtorch is loaded: without PASSIVE, idle
-# OpenMP threads spin and small-net steps become erratic and several times slower
-# on few cores. Users may override it.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-
 cmd=${1:-setup}
 [ $# -gt 0 ] && shift
 case "$cmd" in
   setup) setup ;;
   test)
     setup
+    # libgomp reads its wait policy when libtorch is loaded. Test binaries run in
+    # parallel, so idle OpenMP threads must sleep at once (PASSIVE), or steps become
+    # erratic and several times slower on few cores. The divres binary (run) picks its
+    # own short spin instead (README, Threads). Users may override either.
+    export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
     log "go vet ./..."
     go vet ./...
     log "go test ./..."
@@ -119,6 +119,7 @@ case "$cmd" in
     ;;
   bench)
     setup
+    export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
     go test -run '^$' -bench . -benchtime "${BENCHTIME:-1x}" "$@" ./...
     ;;
   *) die "unknown command $cmd (want setup, test, run or bench)" ;;
