@@ -408,11 +408,11 @@ func satU8Round(v float32) uint8 {
 	return uint8(r)
 }
 
-// filter2DU8 is cv::filter2D(src, CV_8U, k) with a 3×3 integer kernel k (row-major)
-// applied as a correlation anchored at the centre, border reflect-101, the exact
-// integer sum saturated to 0..255. dst must not overlap src. pad is scratch of at
-// least 3·(w+2) ints, or nil; the (possibly grown) scratch is returned for reuse.
-func filter2DU8(dst, src []uint8, h, w int, k *[9]int, pad []int32) []int32 {
+// window3 walks the 3×3 windows of an 8-bit plane with reflect-101 borders: for
+// each output row y it calls row(y, p0, p1, p2) with the padded source rows y−1, y
+// and y+1 (w+2 values each, column x of the plane at index x+1). pad is scratch of
+// at least 3·(w+2) ints, or nil; the (possibly grown) scratch is returned for reuse.
+func window3(src []uint8, h, w int, pad []int32, row func(y int, p0, p1, p2 []int32)) []int32 {
 	pw := w + 2
 	if cap(pad) < 3*pw {
 		pad = make([]int32, 3*pw)
@@ -421,21 +421,31 @@ func filter2DU8(dst, src []uint8, h, w int, k *[9]int, pad []int32) []int32 {
 	rows := [3][]int32{pad[:pw], pad[pw : 2*pw], pad[2*pw:]}
 	l, r := 1+borderIndex(-1, w, BorderMirror), 1+borderIndex(w, w, BorderMirror)
 	fill := func(dst []int32, y int) {
-		row := src[borderIndex(y, h, BorderMirror)*w:][:w]
-		for x, v := range row {
+		s := src[borderIndex(y, h, BorderMirror)*w:][:w]
+		for x, v := range s {
 			dst[x+1] = int32(v)
 		}
 		dst[0], dst[w+1] = dst[l], dst[r]
-	}
-	var kk [9]int32
-	for i, v := range k {
-		kk[i] = int32(v)
 	}
 	fill(rows[0], -1)
 	fill(rows[1], 0)
 	for y := 0; y < h; y++ {
 		fill(rows[2], y+1)
-		p0, p1, p2 := rows[0][:w+2], rows[1][:w+2], rows[2][:w+2]
+		row(y, rows[0][:pw], rows[1][:pw], rows[2][:pw])
+		rows[0], rows[1], rows[2] = rows[1], rows[2], rows[0]
+	}
+	return pad
+}
+
+// filter2DU8 is cv::filter2D(src, CV_8U, k) with a 3×3 integer kernel k (row-major)
+// applied as a correlation anchored at the centre, border reflect-101, the exact
+// integer sum saturated to 0..255. dst must not overlap src. pad is window3's scratch.
+func filter2DU8(dst, src []uint8, h, w int, k *[9]int, pad []int32) []int32 {
+	var kk [9]int32
+	for i, v := range k {
+		kk[i] = int32(v)
+	}
+	return window3(src, h, w, pad, func(y int, p0, p1, p2 []int32) {
 		d := dst[y*w:][:w]
 		// Sliding window: the partial sums of the left and middle columns carried.
 		l0 := kk[0]*p0[0] + kk[3]*p1[0] + kk[6]*p2[0]
@@ -448,34 +458,14 @@ func filter2DU8(dst, src []uint8, h, w int, k *[9]int, pad []int32) []int32 {
 			m0 = kk[1]*a + kk[4]*b + kk[7]*c
 			l1 = kk[0]*a + kk[3]*b + kk[6]*c
 		}
-		rows[0], rows[1], rows[2] = rows[1], rows[2], rows[0]
-	}
-	return pad
+	})
 }
 
 // embossU8 is filter2DU8 with spatter's kernel [[−2,−1,0],[−1,1,1],[0,1,2]],
 // specialised: per padded column the contributions of the kernel's left, middle and
 // right columns are formed once and slid along the row.
 func embossU8(dst, src []uint8, h, w int, pad []int32) []int32 {
-	pw := w + 2
-	if cap(pad) < 3*pw {
-		pad = make([]int32, 3*pw)
-	}
-	pad = pad[:3*pw]
-	rows := [3][]int32{pad[:pw], pad[pw : 2*pw], pad[2*pw:]}
-	l, r := 1+borderIndex(-1, w, BorderMirror), 1+borderIndex(w, w, BorderMirror)
-	fill := func(dst []int32, y int) {
-		row := src[borderIndex(y, h, BorderMirror)*w:][:w]
-		for x, v := range row {
-			dst[x+1] = int32(v)
-		}
-		dst[0], dst[w+1] = dst[l], dst[r]
-	}
-	fill(rows[0], -1)
-	fill(rows[1], 0)
-	for y := 0; y < h; y++ {
-		fill(rows[2], y+1)
-		p0, p1, p2 := rows[0][:w+2], rows[1][:w+2], rows[2][:w+2]
+	return window3(src, h, w, pad, func(y int, p0, p1, p2 []int32) {
 		d := dst[y*w:][:w]
 		lx := -2*p0[0] - p1[0]        // left kernel column at column x
 		lx1 := -2*p0[1] - p1[1]       // … at column x+1
@@ -486,9 +476,7 @@ func embossU8(dst, src []uint8, h, w int, pad []int32) []int32 {
 			lx, lx1 = lx1, -2*a-b
 			mx1 = -a + b + c
 		}
-		rows[0], rows[1], rows[2] = rows[1], rows[2], rows[0]
-	}
-	return pad
+	})
 }
 
 // OpenCV's fixed-point bilinear resize: coefficients in Q11 (INTER_RESIZE_COEF_BITS).
