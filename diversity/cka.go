@@ -1,0 +1,270 @@
+package diversity
+
+import (
+	"math"
+	"sort"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// FeatureCKA holds the pairwise linear and debiased linear CKA of M members' N×D
+// features, accumulated in float64 over row batches (no N×N matrix is formed).
+type FeatureCKA struct {
+	Linear, Debiased [][]float64 // M×M, 1 on the diagonal (NaN where undefined)
+}
+
+// LinearCKAs computes linear and debiased linear CKA for every pair of members from
+// M*N*D row-major features, converting batch rows at a time to float64 (batch <= 0:
+// 1024). Debiased CKA is NaN when n < 4.
+func LinearCKAs(feat []float32, m, n, d, batch int) FeatureCKA {
+	if batch <= 0 {
+		batch = 1024
+	}
+	means := make([][]float64, m)
+	for i := range means {
+		mu := make([]float64, d)
+		x := feat[i*n*d : (i+1)*n*d]
+		for a := 0; a < n; a++ {
+			row := x[a*d : (a+1)*d]
+			for j, v := range row {
+				mu[j] += float64(v)
+			}
+		}
+		for j := range mu {
+			mu[j] /= float64(n)
+		}
+		means[i] = mu
+	}
+	acc := make([][]blas64.General, m)
+	for i := range acc {
+		acc[i] = make([]blas64.General, m)
+		for k := i; k < m; k++ {
+			acc[i][k] = blas64.General{Rows: d, Cols: d, Stride: d, Data: make([]float64, d*d)}
+		}
+	}
+	rn := make([][]float64, m) // squared row norms of the centred features
+	for i := range rn {
+		rn[i] = make([]float64, n)
+	}
+	buf := make([]blas64.General, m)
+	for i := range buf {
+		buf[i] = blas64.General{Cols: d, Stride: d, Data: make([]float64, batch*d)}
+	}
+	for a0 := 0; a0 < n; a0 += batch {
+		b := min(batch, n-a0)
+		for i := 0; i < m; i++ {
+			g := &buf[i]
+			g.Rows, g.Data = b, g.Data[:b*d]
+			x := feat[(i*n+a0)*d : (i*n+a0+b)*d]
+			mu := means[i]
+			for r := 0; r < b; r++ {
+				var s float64
+				out := g.Data[r*d : (r+1)*d]
+				for j, v := range x[r*d : (r+1)*d] {
+					c := float64(v) - mu[j]
+					out[j] = c
+					s += c * c
+				}
+				rn[i][a0+r] = s
+			}
+		}
+		for i := 0; i < m; i++ {
+			for k := i; k < m; k++ {
+				blas64.Gemm(blas.Trans, blas.NoTrans, 1, buf[i], buf[k], 1, acc[i][k])
+			}
+		}
+	}
+	fro2 := func(i, k int) float64 {
+		var s float64
+		for _, v := range acc[i][k].Data {
+			s += v * v
+		}
+		return s
+	}
+	N := float64(n)
+	hsic := make([][]float64, m)
+	hsicU := make([][]float64, m)
+	for i := range hsic {
+		hsic[i] = make([]float64, m)
+		hsicU[i] = make([]float64, m)
+	}
+	sumR := make([]float64, m)
+	for i := range rn {
+		for _, v := range rn[i] {
+			sumR[i] += v
+		}
+	}
+	for i := 0; i < m; i++ {
+		for k := i; k < m; k++ {
+			f := fro2(i, k)
+			var rr float64
+			for a := 0; a < n; a++ {
+				rr += rn[i][a] * rn[k][a]
+			}
+			hsic[i][k], hsic[k][i] = f, f
+			// Unbiased HSIC (up to the factor 1/(n(n-3))) with K~ = K - diag(K):
+			// tr(K~L~) + 1ᵀK~1·1ᵀL~1/((n-1)(n-2)) - 2/(n-2)·(K~1)ᵀ(L~1); for centred
+			// features K~1 = -diag(K), so every term comes from row norms.
+			u := (f - rr) + sumR[i]*sumR[k]/((N-1)*(N-2)) - 2/(N-2)*rr
+			hsicU[i][k], hsicU[k][i] = u, u
+		}
+	}
+	out := FeatureCKA{Linear: square(m), Debiased: square(m)}
+	for i := 0; i < m; i++ {
+		for k := 0; k < m; k++ {
+			out.Linear[i][k] = hsic[i][k] / math.Sqrt(hsic[i][i]*hsic[k][k])
+			if n < 4 {
+				out.Debiased[i][k] = math.NaN()
+			} else {
+				out.Debiased[i][k] = hsicU[i][k] / math.Sqrt(hsicU[i][i]*hsicU[k][k])
+			}
+		}
+	}
+	return out
+}
+
+// LinearCKA is the linear CKA of two n×d and n×e float64 feature matrices (row-major).
+func LinearCKA(x, y []float64, n, d, e int) float64 {
+	xf, yf := toF32(x), toF32(y)
+	if d == e {
+		return LinearCKAs(append(xf, yf...), 2, n, d, 0).Linear[0][1]
+	}
+	return cka2(x, y, n, d, e, false)
+}
+
+// DebiasedLinearCKA is the debiased linear CKA of two feature matrices (NaN for n < 4).
+func DebiasedLinearCKA(x, y []float64, n, d, e int) float64 {
+	return cka2(x, y, n, d, e, true)
+}
+
+func toF32(x []float64) []float32 {
+	o := make([]float32, len(x))
+	for i, v := range x {
+		o[i] = float32(v)
+	}
+	return o
+}
+
+// cka2 computes (debiased) linear CKA through Gram matrices; used for unequal widths.
+func cka2(x, y []float64, n, d, e int, unbiased bool) float64 {
+	kx, ky := LinearGram(x, n, d), LinearGram(y, n, e)
+	if unbiased {
+		if n < 4 {
+			return math.NaN()
+		}
+		CenterGramUnbiased(kx, n)
+		CenterGramUnbiased(ky, n)
+	} else {
+		CenterGram(kx, n)
+		CenterGram(ky, n)
+	}
+	return GramCKA(kx, ky)
+}
+
+// LinearGram returns X Xᵀ (n×n) for a row-major n×d matrix.
+func LinearGram(x []float64, n, d int) []float64 {
+	k := make([]float64, n*n)
+	X := blas64.General{Rows: n, Cols: d, Stride: d, Data: x}
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, X, X, 0, blas64.General{Rows: n, Cols: n, Stride: n, Data: k})
+	return k
+}
+
+// CenterGram replaces K with H K H, H = I - 11ᵀ/n.
+func CenterGram(k []float64, n int) {
+	row := make([]float64, n)
+	var all float64
+	for a := 0; a < n; a++ {
+		for b := 0; b < n; b++ {
+			row[a] += k[a*n+b]
+		}
+		all += row[a]
+		row[a] /= float64(n)
+	}
+	all /= float64(n * n)
+	for a := 0; a < n; a++ {
+		for b := 0; b < n; b++ {
+			k[a*n+b] += all - row[a] - row[b]
+		}
+	}
+}
+
+// CenterGramUnbiased applies the U-statistic centring of Song et al. (2012) as in
+// Kornblith et al.'s unbiased option: zero diagonal, means = colsum/(n-2), means -=
+// sum(means)/(2(n-1)), subtract from rows and columns, zero the diagonal again.
+func CenterGramUnbiased(k []float64, n int) {
+	for a := 0; a < n; a++ {
+		k[a*n+a] = 0
+	}
+	means := make([]float64, n)
+	var tot float64
+	for a := 0; a < n; a++ {
+		for b := 0; b < n; b++ {
+			means[b] += k[a*n+b]
+		}
+	}
+	for b := range means {
+		means[b] /= float64(n - 2)
+		tot += means[b]
+	}
+	for b := range means {
+		means[b] -= tot / (2 * float64(n-1))
+	}
+	for a := 0; a < n; a++ {
+		for b := 0; b < n; b++ {
+			k[a*n+b] -= means[a] + means[b]
+		}
+		k[a*n+a] = 0
+	}
+}
+
+// GramCKA is <Kx, Ky>_F / (||Kx||_F ||Ky||_F) of two centred Gram matrices.
+func GramCKA(kx, ky []float64) float64 {
+	var xy, xx, yy float64
+	for i := range kx {
+		xy += kx[i] * ky[i]
+		xx += kx[i] * kx[i]
+		yy += ky[i] * ky[i]
+	}
+	return xy / math.Sqrt(xx*yy)
+}
+
+// RBFGram returns the centred RBF Gram matrix exp(-d2/(2 t² median(d2))) of an n×d
+// float64 matrix, the median taken over all n·n squared distances.
+func RBFGram(x []float64, n, d int, t float64) []float64 {
+	g := LinearGram(x, n, d)
+	d2 := make([]float64, n*n)
+	for a := 0; a < n; a++ {
+		for b := 0; b < n; b++ {
+			v := g[a*n+a] + g[b*n+b] - 2*g[a*n+b]
+			if v < 0 || a == b {
+				v = 0
+			}
+			d2[a*n+b] = v
+		}
+	}
+	s := append([]float64(nil), d2...)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	for i, v := range d2 {
+		g[i] = math.Exp(-v / (2 * t * t * med))
+	}
+	CenterGram(g, n)
+	return g
+}
+
+// RBFCKA is the RBF CKA at threshold t of two row-major feature matrices.
+func RBFCKA(x, y []float64, n, d, e int, t float64) float64 {
+	return GramCKA(RBFGram(x, n, d, t), RBFGram(y, n, e, t))
+}
+
+func square(m int) [][]float64 {
+	s := make([][]float64, m)
+	for i := range s {
+		s[i] = make([]float64, m)
+	}
+	return s
+}
