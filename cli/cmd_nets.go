@@ -1,23 +1,19 @@
 package main
 
 import (
-	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
-	"codeberg.org/sbinet/npyio/npy"
 	"github.com/schollz/progressbar/v3"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/divres/divres/internal/atomicfile"
+	"github.com/divres/divres/internal/npyfile"
 	"github.com/divres/divres/nets"
 	"github.com/divres/divres/torch"
 )
@@ -173,60 +169,29 @@ func describeArch(spec *nets.Spec, st nets.Style, withMACs bool) (netsRow, error
 
 // npyInput streams a float32 (N, C, H, W) .npy file batch by batch.
 type npyInput struct {
-	f     *os.File
-	r     *bufio.Reader
-	order binary.ByteOrder
+	f     *npyfile.File
 	shape []int64
-	buf   []byte
+	pos   int64 // next element
 }
 
+// openNpyInput opens a float32/float64 (N, C, H, W) array through the project's
+// guarded .npy reader.
 func openNpyInput(path string) (*npyInput, error) {
-	f, err := os.Open(path)
+	f, err := npyfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(f, 1<<20)
-	rd, err := npy.NewReader(br)
-	if err != nil {
+	if f.Kind != 'f' || f.Size != 4 {
 		f.Close()
-		return nil, fmt.Errorf("%s: not a .npy file: %w", path, err)
+		return nil, fmt.Errorf("read %s: dtype %s, want float32 (<f4); convert with x.astype(np.float32)", path, f.Descr)
 	}
-	h := rd.Header.Descr
-	in := &npyInput{f: f, r: br}
-	dtype := strings.Trim(h.Type, `'"`)
-	switch dtype {
-	case "<f4":
-		in.order = binary.LittleEndian
-	case ">f4":
-		in.order = binary.BigEndian
-	default:
+	if len(f.Shape) != 4 {
 		f.Close()
-		return nil, fmt.Errorf("%s: dtype %s, want float32 (<f4); convert with x.astype(np.float32)", path, dtype)
+		return nil, fmt.Errorf("read %s: shape %v, want 4 dimensions (N, C, H, W)", path, f.Shape)
 	}
-	if h.Fortran {
-		f.Close()
-		return nil, fmt.Errorf("%s: Fortran-ordered array; save a C-ordered one (np.ascontiguousarray)", path)
-	}
-	if len(h.Shape) != 4 {
-		f.Close()
-		return nil, fmt.Errorf("%s: shape %v, want 4 dimensions (N, C, H, W)", path, h.Shape)
-	}
-	for _, d := range h.Shape {
+	in := &npyInput{f: f}
+	for _, d := range f.Shape {
 		in.shape = append(in.shape, int64(d))
-	}
-	st, err := f.Stat()
-	if err == nil {
-		var pos int64
-		if pos, err = f.Seek(0, io.SeekCurrent); err == nil {
-			need := in.shape[0] * in.shape[1] * in.shape[2] * in.shape[3] * 4
-			if have := st.Size() - (pos - int64(br.Buffered())); have < need {
-				err = fmt.Errorf("%s: %d data bytes for shape %v, need %d (truncated file?)", path, have, in.shape, need)
-			}
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
 	}
 	return in, nil
 }
@@ -234,19 +199,12 @@ func openNpyInput(path string) (*npyInput, error) {
 // next reads n images.
 func (in *npyInput) next(n int64) ([]float32, error) {
 	per := in.shape[1] * in.shape[2] * in.shape[3]
-	nb := int(n * per * 4)
-	if cap(in.buf) < nb {
-		in.buf = make([]byte, nb)
-	}
-	b := in.buf[:nb]
-	if _, err := io.ReadFull(in.r, b); err != nil {
+	v, err := in.f.ReadFloat32s(in.pos, in.pos+n*per)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, n*per)
-	for i := range out {
-		out[i] = math.Float32frombits(in.order.Uint32(b[4*i:]))
-	}
-	return out, nil
+	in.pos += n * per
+	return v, nil
 }
 
 func (in *npyInput) Close() error { return in.f.Close() }
@@ -380,9 +338,5 @@ func writeNpy2D(path string, v []float32, rows, cols int64) error {
 	if rows == 0 || cols == 0 {
 		return fmt.Errorf("write %s: empty %d×%d array", path, rows, cols)
 	}
-	m := make([][]float32, rows)
-	for i := range m {
-		m[i] = v[int64(i)*cols : int64(i+1)*cols]
-	}
-	return atomicfile.Write(path, func(w io.Writer) error { return npy.Write(w, m) })
+	return atomicfile.Write(path, func(w io.Writer) error { return npyfile.WriteFloat32(w, []int{int(rows), int(cols)}, v) })
 }

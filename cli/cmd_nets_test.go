@@ -10,6 +10,7 @@ import (
 
 	"codeberg.org/sbinet/npyio/npy"
 
+	"github.com/divres/divres/internal/npyfile"
 	"github.com/divres/divres/nets"
 	"github.com/divres/divres/torch"
 )
@@ -242,6 +243,26 @@ func TestPredictErrors(t *testing.T) {
 		_ = npy.Write(f, make([]float64, 4))
 		f.Close()
 	}
+	goodBytes, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cutHeader := filepath.Join(dir, "cut_header.npy") // cut inside the header dictionary
+	if err := os.WriteFile(cutHeader, goodBytes[:40], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cutData := filepath.Join(dir, "cut_data.npy")
+	if err := os.WriteFile(cutData, goodBytes[:len(goodBytes)-5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.npy")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.npy") // claims 2^40 elements: refused before allocating
+	if err := os.WriteFile(huge, append(npyfile.HeaderBytes("<f4", []int{1 << 20, 1, 1024, 1024}), 0, 0, 0, 0), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "out.npy")
 	base := []string{"predict", "--arch", "vit_small", "--width", "0.125", "--classes", "10", "--out", out}
 	for _, c := range []struct {
@@ -249,6 +270,10 @@ func TestPredictErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--weights", weights, "--in", f64}, "want float32"},
+		{[]string{"--weights", weights, "--in", cutHeader}, "header dictionary truncated"},
+		{[]string{"--weights", weights, "--in", cutData}, "truncated"},
+		{[]string{"--weights", weights, "--in", empty}, "header truncated"},
+		{[]string{"--weights", weights, "--in", huge}, "truncated"},
 		{[]string{"--weights", weights, "--in", flat}, "want 4 dimensions"},
 		{[]string{"--weights", weights, "--in", gray, "--in-channels", "3"}, "1 channels, but --in-channels is 3"},
 		{[]string{"--weights", weights, "--in", gray}, "conv_proj.weight"},

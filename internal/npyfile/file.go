@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"os"
 )
 
@@ -77,6 +78,9 @@ func (f *File) ReadBytes(p []byte, off int64) error {
 // ReadInts reads elements [from, to) as int64 (booleans read 0 and 1; uint64 values
 // beyond 2⁶³ read negative).
 func (f *File) ReadInts(from, to int64) ([]int64, error) {
+	if f.Kind == 'f' {
+		return nil, Errorf("read %s: dtype %s is a float type, want integers", f.name, f.Descr)
+	}
 	if from < 0 || to < from || to > f.Elems() {
 		return nil, fmt.Errorf("read %s: elements [%d, %d) outside [0, %d)", f.name, from, to, f.Elems())
 	}
@@ -86,6 +90,37 @@ func (f *File) ReadInts(from, to int64) ([]int64, error) {
 		return nil, err
 	}
 	return decodeInts(raw, f.Header), nil
+}
+
+// ReadFloat32s reads elements [from, to) of a float32 or float64 array as float32
+// (float64 values are rounded); an integer array is an ErrFormat error.
+func (f *File) ReadFloat32s(from, to int64) ([]float32, error) {
+	if f.Kind != 'f' {
+		return nil, Errorf("read %s: dtype %s is not a float type (want float32 or float64)", f.name, f.Descr)
+	}
+	if from < 0 || to < from || to > f.Elems() {
+		return nil, fmt.Errorf("read %s: elements [%d, %d) outside [0, %d)", f.name, from, to, f.Elems())
+	}
+	sz := int64(f.Size)
+	raw := make([]byte, (to-from)*sz)
+	if err := f.ReadBytes(raw, from*sz); err != nil {
+		return nil, err
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if f.BigEndian {
+		bo = binary.BigEndian
+	}
+	out := make([]float32, to-from)
+	if f.Size == 4 {
+		for i := range out {
+			out[i] = math.Float32frombits(bo.Uint32(raw[4*i:]))
+		}
+	} else {
+		for i := range out {
+			out[i] = float32(math.Float64frombits(bo.Uint64(raw[8*i:])))
+		}
+	}
+	return out, nil
 }
 
 // decodeInts converts raw elements of h's type to int64.
@@ -124,4 +159,21 @@ func decodeInts(raw []byte, h Header) []int64 {
 		}
 	}
 	return out
+}
+
+// WriteFloat32 writes v as a little-endian float32 .npy array of the given shape.
+func WriteFloat32(w io.Writer, shape []int, v []float32) error {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if n != len(v) {
+		return fmt.Errorf("npy: %d values for shape %v", len(v), shape)
+	}
+	buf := HeaderBytes("<f4", shape)
+	for _, x := range v {
+		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+	}
+	_, err := w.Write(buf)
+	return err
 }

@@ -40,7 +40,7 @@ const MaxHeader = 1 << 20
 // Header is what divres needs of an .npy header.
 type Header struct {
 	Descr     string // the element type as written, e.g. "|u1", "<i8"
-	Kind      byte   // 'u', 'i' or 'b'
+	Kind      byte   // 'u', 'i', 'b' or 'f'
 	Size      int    // bytes per element: 1, 2, 4 or 8
 	BigEndian bool   // big-endian elements
 	Shape     []int  // C order
@@ -58,7 +58,7 @@ func (h Header) Elems() int64 {
 }
 
 // ParseHeader parses the header at the start of r (format versions 1 to 3). Anything
-// but a C-ordered integer or boolean array is an ErrFormat error.
+// but a C-ordered integer, boolean or float32/float64 array is an ErrFormat error.
 func ParseHeader(r io.Reader) (Header, error) {
 	var h Header
 	var pre [10]byte
@@ -148,8 +148,9 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// parseDescr understands the NumPy type strings of integers and booleans:
-// an optional byte order (<, >, |, =), a kind (u, i, b) and a size (1, 2, 4, 8).
+// parseDescr understands the NumPy type strings of integers, booleans and floats:
+// an optional byte order (<, >, |, =), a kind (u, i, b, f) and a size (1, 2, 4, 8;
+// floats 4 or 8).
 func parseDescr(d string, h *Header) error {
 	s := d
 	big := false
@@ -157,11 +158,12 @@ func parseDescr(d string, h *Header) error {
 		big = s[0] == '>'
 		s = s[1:]
 	}
-	if len(s) < 2 || !strings.ContainsRune("uib", rune(s[0])) {
-		return Errorf("npy: element type %q is not an integer type (uint8, int64, …)", d)
+	if len(s) < 2 || !strings.ContainsRune("uibf", rune(s[0])) {
+		return Errorf("npy: element type %q is not a supported numeric type (uint8, int64, float32, …)", d)
 	}
 	size, err := strconv.Atoi(s[1:])
-	if err != nil || (size != 1 && size != 2 && size != 4 && size != 8) || (s[0] == 'b' && size != 1) {
+	if err != nil || (size != 1 && size != 2 && size != 4 && size != 8) || (s[0] == 'b' && size != 1) ||
+		(s[0] == 'f' && size != 4 && size != 8) {
 		return Errorf("npy: unsupported element type %q", d)
 	}
 	h.Descr, h.Kind, h.Size, h.BigEndian = d, s[0], size, big

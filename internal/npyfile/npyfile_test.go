@@ -2,7 +2,9 @@ package npyfile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"math"
 	"os"
 	"testing"
 
@@ -46,7 +48,8 @@ func TestHeaderErrors(t *testing.T) {
 		"no newline":    valid("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }"),
 		"garbage dict":  valid("hello\n"),
 		"fortran":       valid("{'descr': '|u1', 'fortran_order': True, 'shape': (2,), }\n"),
-		"float":         valid("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"),
+		"float16":       valid("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }\n"),
+		"complex":       valid("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }\n"),
 		"bad shape":     valid("{'descr': '|u1', 'fortran_order': False, 'shape': (2,x), }\n"),
 		"negative dim":  valid("{'descr': '|u1', 'fortran_order': False, 'shape': (-2,), }\n"),
 		"huge shape":    valid("{'descr': '<i8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n"),
@@ -72,6 +75,44 @@ func TestHeaderErrors(t *testing.T) {
 	}
 	if _, err := f.ReadInts(1, 3); err == nil {
 		t.Error("read past the end")
+	}
+}
+
+// Float arrays read as float32 in either byte order and width; integer readers refuse
+// them and float readers refuse integers.
+func TestFloats(t *testing.T) {
+	mk := func(descr string, words ...[]byte) []byte {
+		b := HeaderBytes(descr, []int{2})
+		for _, w := range words {
+			b = append(b, w...)
+		}
+		return b
+	}
+	le32 := func(v float32) []byte { return binary.LittleEndian.AppendUint32(nil, math.Float32bits(v)) }
+	be64 := func(v float64) []byte { return binary.BigEndian.AppendUint64(nil, math.Float64bits(v)) }
+	for name, in := range map[string][]byte{
+		"<f4": mk("<f4", le32(1.5), le32(-2.25)),
+		">f8": mk(">f8", be64(1.5), be64(-2.25)),
+	} {
+		f, err := New(bytes.NewReader(in), int64(len(in)), name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		v, err := f.ReadFloat32s(0, 2)
+		if err != nil || v[0] != 1.5 || v[1] != -2.25 {
+			t.Errorf("%s: values %v err %v", name, v, err)
+		}
+		if _, err := f.ReadInts(0, 2); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: ReadInts on floats gave %v", name, err)
+		}
+	}
+	ints := mk("|u1", []byte{1, 2})
+	f, err := New(bytes.NewReader(ints), int64(len(ints)), "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ReadFloat32s(0, 2); !errors.Is(err, ErrFormat) {
+		t.Errorf("ReadFloat32s on uint8 gave %v", err)
 	}
 }
 
