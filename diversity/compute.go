@@ -279,15 +279,27 @@ func Compute(in Inputs, o Options) (*Report, error) {
 		return LabelDisagreement(preds[i*n:(i+1)*n], preds[k*n:(k+1)*n])
 	})
 	pr := func(i int) []float32 { return in.Probs[i*n*c : (i+1)*n*c] }
-	pairwise("js_divergence", func(i, k int) float64 { return JS(pr(i), pr(k), c) })
+	var plogp []float64 // Σ_c p log p per member, shared by KL and JS
+	var logp [][]float64
+	if want["kl_divergence"] || want["js_divergence"] {
+		plogp = make([]float64, m)
+		for i := 0; i < m; i++ {
+			plogp[i] = sumPLogP(pr(i))
+		}
+	}
+	pairwise("js_divergence", func(i, k int) float64 { return jsFast(pr(i), pr(k), plogp[i], plogp[k], n) })
 	if want["kl_divergence"] {
+		logp = make([][]float64, m)
+		for i := 0; i < m; i++ {
+			logp[i] = logs(pr(i))
+		}
 		mat := square(m)
 		var s float64
 		for i := 0; i < m; i++ {
 			mat[i][i] = math.NaN()
 			for k := 0; k < m; k++ {
 				if k != i {
-					mat[i][k] = KL(pr(i), pr(k), c)
+					mat[i][k] = klFast(pr(i), logp[k], plogp[i], n)
 					s += mat[i][k]
 				}
 			}
@@ -518,4 +530,49 @@ func rbf(r *Report, in Inputs, o Options) {
 			r.Values["rbf_cka_threshold"] = th
 		}
 	}
+}
+
+// sumPLogP is Σ p log p over p > 0.
+func sumPLogP(p []float32) float64 {
+	var s float64
+	for _, v := range p {
+		if v > 0 {
+			s += float64(v) * math.Log(float64(v))
+		}
+	}
+	return s
+}
+
+// logs returns log p elementwise (-Inf for 0).
+func logs(p []float32) []float64 {
+	l := make([]float64, len(p))
+	for i, v := range p {
+		l[i] = math.Log(float64(v))
+	}
+	return l
+}
+
+// klFast is KL over n rows from Σ p log p and log q: (Σ p log p - Σ p log q)/n,
+// skipping p = 0 (q = 0 with p > 0 gives +Inf, as KL does).
+func klFast(p []float32, logq []float64, plogp float64, n int) float64 {
+	var cross float64
+	for i, v := range p {
+		if v > 0 {
+			cross += float64(v) * logq[i]
+		}
+	}
+	return (plogp - cross) / float64(n)
+}
+
+// jsFast is JS over n rows with one logarithm per element:
+// ½[Σ a log a + Σ b log b - Σ (a+b) log((a+b)/2)]/n.
+func jsFast(p, q []float32, plogp, qlogq float64, n int) float64 {
+	var s float64
+	for i := range p {
+		ab := float64(p[i]) + float64(q[i])
+		if ab > 0 {
+			s += ab * math.Log(ab/2)
+		}
+	}
+	return (plogp + qlogq - s) / 2 / float64(n)
 }
