@@ -1,0 +1,71 @@
+package ensemble
+
+import (
+	"math"
+	"testing"
+
+	"github.com/divres/divres/torch"
+)
+
+// TestJointLossReference checks the joint loss against the formula evaluated in
+// plain Go, and that λ = 1, γ = 0 is IndependentCE exactly.
+func TestJointLossReference(t *testing.T) {
+	logits := [][]float64{{0.2, -1, 0.5, 1.5, 0, -0.3}, {-0.4, 0.9, 0.1, 0.3, 0.3, -2}}
+	labels := []int64{2, 0}
+	err := torch.Do(func(s *torch.Scope) error {
+		y := torch.FromSlice(s, labels, []int64{2})
+		outs := make([]Output, 2)
+		for i, l := range logits {
+			outs[i] = Output{Logits: torch.FromSlice(s, l, []int64{2, 3})}
+		}
+		sm := func(l []float64, n int) []float64 {
+			z := 0.0
+			p := make([]float64, 3)
+			for k := 0; k < 3; k++ {
+				p[k] = math.Exp(l[3*n+k])
+				z += p[k]
+			}
+			for k := range p {
+				p[k] /= z
+			}
+			return p
+		}
+		var ind, ens, d float64
+		for n := 0; n < 2; n++ {
+			p0, p1 := sm(logits[0], n), sm(logits[1], n)
+			ind += -(math.Log(p0[labels[n]]) + math.Log(p1[labels[n]])) / 4
+			ens += -math.Log((p0[labels[n]]+p1[labels[n]])/2) / 2
+			for k := 0; k < 3; k++ {
+				m := (p0[k] + p1[k]) / 2
+				d += ((p0[k]-m)*(p0[k]-m) + (p1[k]-m)*(p1[k]-m)) / 4
+			}
+		}
+		for _, c := range []struct{ lambda, gamma float64 }{{1, 0}, {0.5, 0}, {0, 0.3}, {0.25, 0.1}} {
+			got, err := JointLoss{Lambda: c.lambda, Gamma: c.gamma}.Loss(outs, y).Item()
+			if err != nil {
+				return err
+			}
+			want := c.lambda*ind + (1-c.lambda)*ens - c.gamma*d
+			if math.Abs(got-want) > 1e-12 {
+				t.Errorf("λ=%v γ=%v: loss %v, want %v", c.lambda, c.gamma, got, want)
+			}
+		}
+		a, _ := JointLoss{Lambda: 1}.Loss(outs, y).Item()
+		b, _ := IndependentCE{}.Loss(outs, y).Item()
+		if a != b {
+			t.Errorf("λ=1 γ=0: %v != independent %v", a, b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []JointLoss{{Lambda: -0.1}, {Lambda: 1.5}, {Lambda: 0.5, Gamma: -1}, {Lambda: math.NaN()}} {
+		if l.Validate() == nil {
+			t.Errorf("%+v accepted", l)
+		}
+	}
+	if (JointLoss{Lambda: 0.5, Gamma: 0.1}).Validate() != nil {
+		t.Error("valid loss rejected")
+	}
+}
