@@ -69,3 +69,52 @@ func TestJointLossReference(t *testing.T) {
 		t.Error("valid loss rejected")
 	}
 }
+
+// TestJointLossGradFD compares autograd's gradient of the joint loss with respect
+// to the members' logits with central finite differences in float64.
+func TestJointLossGradFD(t *testing.T) {
+	base := [][]float64{{0.2, -1, 0.5, 1.5, 0, -0.3}, {-0.4, 0.9, 0.1, 0.3, 0.3, -2}}
+	labels := []int64{2, 0}
+	l := JointLoss{Lambda: 0.3, Gamma: 0.7}
+	eval := func(s *torch.Scope, vals [][]float64, grad bool) ([]*torch.Tensor, *torch.Tensor) {
+		y := torch.FromSlice(s, labels, []int64{2})
+		outs := make([]Output, 2)
+		ins := make([]*torch.Tensor, 2)
+		for i, v := range vals {
+			ins[i] = torch.FromSlice(s, v, []int64{2, 3}).SetRequiresGrad(grad)
+			outs[i] = Output{Logits: ins[i]}
+		}
+		return ins, l.Loss(outs, y)
+	}
+	err := torch.Do(func(s *torch.Scope) error {
+		ins, loss := eval(s, base, true)
+		g, err := torch.Grad([]*torch.Tensor{loss}, ins, nil, false, false)
+		if err != nil {
+			return err
+		}
+		const h = 1e-6
+		for i := range base {
+			gi, err := g[i].Float64s()
+			if err != nil {
+				return err
+			}
+			for j := range base[i] {
+				at := func(d float64) float64 {
+					v := [][]float64{append([]float64(nil), base[0]...), append([]float64(nil), base[1]...)}
+					v[i][j] += d
+					_, lo := eval(s, v, false)
+					x, _ := lo.Item()
+					return x
+				}
+				fd := (at(h) - at(-h)) / (2 * h)
+				if math.Abs(fd-gi[j]) > 1e-7 {
+					t.Errorf("d/dlogit[%d][%d]: autograd %v, finite difference %v", i, j, gi[j], fd)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
