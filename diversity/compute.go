@@ -173,7 +173,7 @@ func Validate(in Inputs, tol float64) error {
 			return fmt.Errorf("features have %d values, want M*N*D = %d*%d*%d", len(in.Features), in.M, in.N, in.D)
 		}
 		for i, v := range in.Features {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			if d := v - v; d != d { // NaN or ±Inf
 				return fmt.Errorf("feature %d is %v", i, v)
 			}
 		}
@@ -183,7 +183,7 @@ func Validate(in Inputs, tol float64) error {
 			return fmt.Errorf("attributions have %d values, want M*N*size = %d*%d*%d", len(in.Attributions), in.M, in.N, in.AttrSize)
 		}
 		for i, v := range in.Attributions {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			if d := v - v; d != d { // NaN or ±Inf
 				return fmt.Errorf("attribution value %d is %v", i, v)
 			}
 		}
@@ -193,9 +193,6 @@ func Validate(in Inputs, tol float64) error {
 
 // Compute validates in and computes the chosen metrics.
 func Compute(in Inputs, o Options) (*Report, error) {
-	if err := Validate(in, o.ProbTolerance); err != nil {
-		return nil, err
-	}
 	want := map[string]bool{}
 	known := map[string]bool{}
 	for _, n := range Names() {
@@ -228,6 +225,20 @@ func Compute(in Inputs, o Options) (*Report, error) {
 			return nil, fmt.Errorf("metric %s needs attributions", n)
 		}
 		want[n] = true
+	}
+	// Arrays that no chosen metric reads are checked for shape only.
+	chk := in
+	if !want["linear_cka"] && !want["debiased_linear_cka"] && !want["rbf_cka"] && in.Features != nil {
+		chk.Features = nil
+		if in.D < 1 || len(in.Features) != in.M*in.N*in.D {
+			return nil, fmt.Errorf("features have %d values, want M*N*D = %d*%d*%d", len(in.Features), in.M, in.N, in.D)
+		}
+	}
+	if !want["attribution_cosine"] && !want["attribution_spearman"] {
+		chk.Attributions = nil
+	}
+	if err := Validate(chk, o.ProbTolerance); err != nil {
+		return nil, err
 	}
 	r := &Report{Values: map[string]any{}, Reasons: map[string]string{}}
 	m, n, c := in.M, in.N, in.C
