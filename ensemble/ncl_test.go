@@ -75,7 +75,12 @@ func TestJointLossReference(t *testing.T) {
 func TestJointLossGradFD(t *testing.T) {
 	base := [][]float64{{0.2, -1, 0.5, 1.5, 0, -0.3}, {-0.4, 0.9, 0.1, 0.3, 0.3, -2}}
 	labels := []int64{2, 0}
-	l := JointLoss{Lambda: 0.3, Gamma: 0.7}
+	for _, l := range []Loss{JointLoss{Lambda: 0.3, Gamma: 0.7}, GNCL{Gamma: 0.9}} {
+		testLossGradFD(t, l, base, labels)
+	}
+}
+
+func testLossGradFD(t *testing.T, l Loss, base [][]float64, labels []int64) {
 	eval := func(s *torch.Scope, vals [][]float64, grad bool) ([]*torch.Tensor, *torch.Tensor) {
 		y := torch.FromSlice(s, labels, []int64{2})
 		outs := make([]Output, 2)
@@ -108,7 +113,7 @@ func TestJointLossGradFD(t *testing.T) {
 				}
 				fd := (at(h) - at(-h)) / (2 * h)
 				if math.Abs(fd-gi[j]) > 1e-7 {
-					t.Errorf("d/dlogit[%d][%d]: autograd %v, finite difference %v", i, j, gi[j], fd)
+					t.Errorf("%T d/dlogit[%d][%d]: autograd %v, finite difference %v", l, i, j, gi[j], fd)
 				}
 			}
 		}
