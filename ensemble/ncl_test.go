@@ -123,3 +123,52 @@ func testLossGradFD(t *testing.T, l Loss, base [][]float64, labels []int64) {
 		t.Fatal(err)
 	}
 }
+
+// TestGNCLReference checks GNCL's value against the quadratic form with the full
+// Hessian matrix diag(p) − ppᵀ built in plain Go.
+func TestGNCLReference(t *testing.T) {
+	logits := [][]float64{{0.2, -1, 0.5, 1.5, 0, -0.3}, {-0.4, 0.9, 0.1, 0.3, 0.3, -2}}
+	labels := []int64{2, 0}
+	err := torch.Do(func(s *torch.Scope) error {
+		y := torch.FromSlice(s, labels, []int64{2})
+		outs := []Output{{Logits: torch.FromSlice(s, logits[0], []int64{2, 3})}, {Logits: torch.FromSlice(s, logits[1], []int64{2, 3})}}
+		ind, _ := IndependentCE{}.Loss(outs, y).Item()
+		q := 0.0
+		for n := 0; n < 2; n++ {
+			fb := make([]float64, 3)
+			z := 0.0
+			for k := range fb {
+				fb[k] = (logits[0][3*n+k] + logits[1][3*n+k]) / 2
+				z += math.Exp(fb[k])
+			}
+			p := make([]float64, 3)
+			for k := range p {
+				p[k] = math.Exp(fb[k]) / z
+			}
+			for i := 0; i < 2; i++ {
+				for a := 0; a < 3; a++ {
+					for b := 0; b < 3; b++ {
+						h := -p[a] * p[b]
+						if a == b {
+							h += p[a]
+						}
+						q += (logits[i][3*n+a] - fb[a]) * h * (logits[i][3*n+b] - fb[b])
+					}
+				}
+			}
+		}
+		const g = 0.8
+		want := ind - g/(2*2*2)*q
+		got, err := GNCL{Gamma: g}.Loss(outs, y).Item()
+		if err != nil {
+			return err
+		}
+		if math.Abs(got-want) > 1e-12 {
+			t.Errorf("GNCL %v, want %v", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
