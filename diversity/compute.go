@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Inputs are the arrays that the metrics are computed from.
@@ -298,7 +300,10 @@ func Compute(in Inputs, o Options) (*Report, error) {
 			plogp[i] = sumPLogP(pr(i))
 		}
 	}
-	pairwise("js_divergence", func(i, k int) float64 { return jsFast(pr(i), pr(k), plogp[i], plogp[k], n) })
+	if want["js_divergence"] {
+		js := parallelPairs(m, func(i, k int) float64 { return jsFast(pr(i), pr(k), plogp[i], plogp[k], n) })
+		pairwise("js_divergence", func(i, k int) float64 { return js[i][k] })
+	}
 	if want["kl_divergence"] {
 		logp = make([][]float64, m)
 		for i := 0; i < m; i++ {
@@ -586,4 +591,29 @@ func jsFast(p, q []float32, plogp, qlogq float64, n int) float64 {
 		}
 	}
 	return (plogp + qlogq - s) / 2 / float64(n)
+}
+
+// parallelPairs evaluates f for every unordered pair i < k on GOMAXPROCS goroutines.
+func parallelPairs(m int, f func(i, k int) float64) [][]float64 {
+	out := square(m)
+	type pair struct{ i, k int }
+	ch := make(chan pair)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range ch {
+				out[p.i][p.k] = f(p.i, p.k)
+			}
+		}()
+	}
+	for i := 0; i < m; i++ {
+		for k := i + 1; k < m; k++ {
+			ch <- pair{i, k}
+		}
+	}
+	close(ch)
+	wg.Wait()
+	return out
 }

@@ -39,7 +39,7 @@ func tinyInputs(t *testing.T) (Inputs, map[string]any) {
 	return in, f.Tiny.Expected
 }
 
-func close(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Abs(b)) }
+func approx(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Abs(b)) }
 
 func TestTinyCase(t *testing.T) {
 	in, exp := tinyInputs(t)
@@ -62,7 +62,7 @@ func TestTinyCase(t *testing.T) {
 		}
 		switch w := want.(type) {
 		case float64:
-			if g := got.(float64); !close(g, w) {
+			if g := got.(float64); !approx(g, w) {
 				t.Errorf("%s = %v, want %v", key, g, w)
 			}
 		case []any:
@@ -79,7 +79,7 @@ func checkList(t *testing.T, key string, got any, want []any) {
 	switch g := got.(type) {
 	case []float64:
 		for i, w := range want {
-			if !close(g[i], w.(float64)) {
+			if !approx(g[i], w.(float64)) {
 				t.Errorf("%s[%d] = %v, want %v", key, i, g[i], w)
 			}
 		}
@@ -92,7 +92,7 @@ func checkList(t *testing.T, key string, got any, want []any) {
 					}
 					continue
 				}
-				if !close(g[i][k], w.(float64)) {
+				if !approx(g[i][k], w.(float64)) {
 					t.Errorf("%s[%d][%d] = %v, want %v", key, i, k, g[i][k], w)
 				}
 			}
