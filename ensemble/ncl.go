@@ -14,9 +14,14 @@ import (
 // with p_i the members' softmax outputs and f̄ = p̄ their mean. Scaling: with
 // Lambda = 1 and Gamma = 0 the loss is computed by IndependentCE itself, so
 // training is bit for bit the independent training of the members.
+//
+// With Activation set, D is instead the activation diversity 1 − mean over
+// samples and member pairs of the cosine similarity of the members' penultimate
+// features.
 type JointLoss struct {
 	Lambda, Gamma  float64
 	LabelSmoothing float64
+	Activation     bool
 }
 
 // Validate reports out-of-range coefficients in one line.
@@ -52,7 +57,9 @@ func (l JointLoss) Loss(outs []Output, y *torch.Tensor) *torch.Tensor {
 	if l.Lambda != 0 {
 		loss = loss.Add(ind.Loss(outs, y).MulScalar(l.Lambda))
 	}
-	if l.Gamma != 0 {
+	if l.Gamma != 0 && l.Activation {
+		loss = loss.Sub(activationDiversity(outs).MulScalar(l.Gamma))
+	} else if l.Gamma != 0 {
 		n := float64(y.Size(0))
 		var d *torch.Tensor
 		for _, p := range ps {
@@ -112,4 +119,29 @@ func (l GNCL) Loss(outs []Output, y *torch.Tensor) *torch.Tensor {
 	}
 	n := float64(y.Size(0))
 	return ind.Sub(q.MulScalar(l.Gamma / (2 * m * n)))
+}
+
+// activationDiversity is 1 − the mean over samples and member pairs of the cosine
+// similarity of the members' flattened features (a scalar tensor).
+func activationDiversity(outs []Output) *torch.Tensor {
+	fs := make([]*torch.Tensor, len(outs))
+	norms := make([]*torch.Tensor, len(outs))
+	for i, o := range outs {
+		fs[i] = o.Features.Flatten(1, -1)
+		norms[i] = fs[i].Square().SumDims([]int64{1}, false).AddScalar(1e-12).Sqrt()
+	}
+	var sum *torch.Tensor
+	pairs := 0
+	for i := range fs {
+		for j := i + 1; j < len(fs); j++ {
+			c := fs[i].Mul(fs[j]).SumDims([]int64{1}, false).Div(norms[i].Mul(norms[j])).Mean()
+			if sum == nil {
+				sum = c
+			} else {
+				sum = sum.Add(c)
+			}
+			pairs++
+		}
+	}
+	return sum.MulScalar(-1 / float64(pairs)).AddScalar(1)
 }

@@ -172,3 +172,69 @@ func TestGNCLReference(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestActivationDiversity checks the activation term's value against plain Go and
+// its gradient with respect to the features against finite differences.
+func TestActivationDiversity(t *testing.T) {
+	feats := [][]float64{{1, 2, -1, 0.5, 0.3, -0.7, 2, 1}, {0.4, -1, 1, 2, 1.1, 0.2, -0.5, 1}, {-1, 0.5, 0.5, 1, 0.9, 0.8, 0.1, -2}}
+	build := func(s *torch.Scope, v [][]float64, grad bool) ([]*torch.Tensor, *torch.Tensor) {
+		ins := make([]*torch.Tensor, len(v))
+		outs := make([]Output, len(v))
+		for i := range v {
+			ins[i] = torch.FromSlice(s, v[i], []int64{2, 2, 2}).SetRequiresGrad(grad)
+			outs[i] = Output{Features: ins[i]}
+		}
+		return ins, activationDiversity(outs)
+	}
+	err := torch.Do(func(s *torch.Scope) error {
+		cos := 0.0
+		for n := 0; n < 2; n++ {
+			for i := 0; i < 3; i++ {
+				for j := i + 1; j < 3; j++ {
+					var d, a, b float64
+					for k := 0; k < 4; k++ {
+						x, y := feats[i][4*n+k], feats[j][4*n+k]
+						d, a, b = d+x*y, a+x*x, b+y*y
+					}
+					cos += d / math.Sqrt(a*b)
+				}
+			}
+		}
+		want := 1 - cos/6
+		ins, div := build(s, feats, true)
+		got, err := div.Item()
+		if err != nil {
+			return err
+		}
+		if math.Abs(got-want) > 1e-9 {
+			t.Errorf("activation diversity %v, want %v", got, want)
+		}
+		g, err := torch.Grad([]*torch.Tensor{div}, ins, nil, false, false)
+		if err != nil {
+			return err
+		}
+		const h = 1e-6
+		for i := range feats {
+			gi, _ := g[i].Float64s()
+			for j := range feats[i] {
+				at := func(d float64) float64 {
+					v := make([][]float64, len(feats))
+					for k := range feats {
+						v[k] = append([]float64(nil), feats[k]...)
+					}
+					v[i][j] += d
+					_, o := build(s, v, false)
+					x, _ := o.Item()
+					return x
+				}
+				if fd := (at(h) - at(-h)) / (2 * h); math.Abs(fd-gi[j]) > 1e-7 {
+					t.Errorf("d/dfeat[%d][%d]: autograd %v, finite difference %v", i, j, gi[j], fd)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
