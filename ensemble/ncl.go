@@ -145,3 +145,14 @@ func activationDiversity(outs []Output) *torch.Tensor {
 	}
 	return sum.MulScalar(-1 / float64(pairs)).AddScalar(1)
 }
+
+// CheckClassCounts reports, in one line, members whose class counts differ from
+// the first member's: a joint loss needs every member to score the same classes.
+func CheckClassCounts(names []string, classes []int) error {
+	for i := 1; i < len(classes); i++ {
+		if classes[i] != classes[0] {
+			return fmt.Errorf("ncl: member %s has %d classes but member %s has %d", names[i], classes[i], names[0], classes[0])
+		}
+	}
+	return nil
+}

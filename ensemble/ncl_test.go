@@ -238,3 +238,14 @@ func TestActivationDiversity(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckClassCounts: equal counts pass, a differing member is named.
+func TestCheckClassCounts(t *testing.T) {
+	if err := CheckClassCounts([]string{"a", "b"}, []int{10, 10}); err != nil {
+		t.Error(err)
+	}
+	err := CheckClassCounts([]string{"a", "b", "c"}, []int{10, 10, 100})
+	if err == nil || err.Error() != "ncl: member c has 100 classes but member a has 10" {
+		t.Errorf("got %v", err)
+	}
+}
