@@ -1,15 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -157,99 +152,16 @@ func writeDiversityReport(dir string, rep *diversity.Report) error {
 	return nil
 }
 
-var (
-	npyDescr   = regexp.MustCompile(`'descr'\s*:\s*'([^']*)'`)
-	npyFortran = regexp.MustCompile(`'fortran_order'\s*:\s*(True|False)`)
-	npyShape   = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
-)
-
-// readFloatNPY reads a C-ordered float32 or float64 .npy array as float32 (float64
-// values beyond float32's range are an error) with its shape.
+// readFloatNPY reads a float32 or float64 .npy array as float32 with its shape.
 func readFloatNPY(path string) ([]float32, []int, error) {
-	f, err := os.Open(path)
+	f, err := npyfile.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	var pre [10]byte
-	if _, err := io.ReadFull(f, pre[:8]); err != nil || !bytes.Equal(pre[:6], []byte("\x93NUMPY")) {
-		return nil, nil, fmt.Errorf("read %s: not an .npy file", path)
+	v, err := f.ReadFloat32s(0, f.Elems())
+	if err != nil {
+		return nil, nil, err
 	}
-	var hlen int
-	switch pre[6] {
-	case 1:
-		if _, err := io.ReadFull(f, pre[8:10]); err != nil {
-			return nil, nil, fmt.Errorf("read %s: truncated header", path)
-		}
-		hlen = int(binary.LittleEndian.Uint16(pre[8:10]))
-	case 2, 3:
-		var l [4]byte
-		if _, err := io.ReadFull(f, l[:]); err != nil {
-			return nil, nil, fmt.Errorf("read %s: truncated header", path)
-		}
-		hlen = int(binary.LittleEndian.Uint32(l[:]))
-	default:
-		return nil, nil, fmt.Errorf("read %s: .npy format version %d is not supported", path, pre[6])
-	}
-	if hlen > npyfile.MaxHeader {
-		return nil, nil, fmt.Errorf("read %s: header of %d bytes is too long", path, hlen)
-	}
-	hdr := make([]byte, hlen)
-	if _, err := io.ReadFull(f, hdr); err != nil {
-		return nil, nil, fmt.Errorf("read %s: truncated header", path)
-	}
-	d, fo, sh := npyDescr.FindSubmatch(hdr), npyFortran.FindSubmatch(hdr), npyShape.FindSubmatch(hdr)
-	if d == nil || fo == nil || sh == nil {
-		return nil, nil, fmt.Errorf("read %s: malformed header %q", path, strings.TrimSpace(string(hdr)))
-	}
-	if string(fo[1]) == "True" {
-		return nil, nil, fmt.Errorf("read %s: Fortran-ordered arrays are not supported (save with np.ascontiguousarray)", path)
-	}
-	var shape []int
-	n := 1
-	for _, p := range strings.Split(string(sh[1]), ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 {
-			return nil, nil, fmt.Errorf("read %s: bad shape %q", path, sh[1])
-		}
-		shape = append(shape, v)
-		n *= v
-	}
-	descr := string(d[1])
-	var size int
-	var bo binary.ByteOrder = binary.LittleEndian
-	switch descr {
-	case "<f4", "=f4", "f4":
-		size = 4
-	case ">f4":
-		size, bo = 4, binary.BigEndian
-	case "<f8", "=f8", "f8":
-		size = 8
-	case ">f8":
-		size, bo = 8, binary.BigEndian
-	default:
-		return nil, nil, fmt.Errorf("read %s: element type %q, want float32 or float64", path, descr)
-	}
-	raw := make([]byte, n*size)
-	if _, err := io.ReadFull(f, raw); err != nil {
-		return nil, nil, fmt.Errorf("read %s: truncated: want %d data bytes for shape %v", path, n*size, shape)
-	}
-	out := make([]float32, n)
-	if size == 4 {
-		for i := range out {
-			out[i] = math.Float32frombits(bo.Uint32(raw[4*i:]))
-		}
-	} else {
-		for i := range out {
-			v := math.Float64frombits(bo.Uint64(raw[8*i:]))
-			if math.Abs(v) > math.MaxFloat32 && !math.IsInf(v, 0) {
-				return nil, nil, fmt.Errorf("read %s: value %g at %d is beyond float32's range", path, v, i)
-			}
-			out[i] = float32(v)
-		}
-	}
-	return out, shape, nil
+	return v, f.Shape, nil
 }

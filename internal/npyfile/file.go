@@ -93,7 +93,7 @@ func (f *File) ReadInts(from, to int64) ([]int64, error) {
 }
 
 // ReadFloat32s reads elements [from, to) of a float32 or float64 array as float32
-// (float64 values are rounded); an integer array is an ErrFormat error.
+// (float64 values are rounded; finite ones beyond float32's range are an error); an integer array is an ErrFormat error.
 func (f *File) ReadFloat32s(from, to int64) ([]float32, error) {
 	if f.Kind != 'f' {
 		return nil, Errorf("read %s: dtype %s is not a float type (want float32 or float64)", f.name, f.Descr)
@@ -117,7 +117,11 @@ func (f *File) ReadFloat32s(from, to int64) ([]float32, error) {
 		}
 	} else {
 		for i := range out {
-			out[i] = float32(math.Float64frombits(bo.Uint64(raw[8*i:])))
+			v := math.Float64frombits(bo.Uint64(raw[8*i:]))
+			if math.Abs(v) > math.MaxFloat32 && !math.IsInf(v, 0) {
+				return nil, fmt.Errorf("read %s: value %g at element %d is beyond float32's range", f.name, v, from+int64(i))
+			}
+			out[i] = float32(v)
 		}
 	}
 	return out, nil
