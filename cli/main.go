@@ -65,8 +65,8 @@ func newApp() *cli.App {
 // with the working threads and steps become erratic and several times slower; with
 // OMP_WAIT_POLICY=PASSIVE they sleep at once, and waking them costs up to 2.3× on
 // small batches of small convolutional nets. A short spin keeps back-to-back
-// operations fast and yields the CPU soon after (measurements in the closing note of
-// issue 2). DIVRES_NO_REEXEC=1 turns this off.
+// operations fast and yields the CPU soon after (README, Threads).
+// DIVRES_NO_REEXEC=1 turns this off.
 func ensureOpenMPPolicy() {
 	if os.Getenv("OMP_WAIT_POLICY") != "" || os.Getenv("GOMP_SPINCOUNT") != "" || os.Getenv("DIVRES_NO_REEXEC") != "" {
 		return
