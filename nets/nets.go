@@ -131,6 +131,14 @@ func Register(s *Spec) {
 	registry[s.Name] = s
 }
 
+// resolvers build specs for names that are not registered one by one: families
+// whose names describe their own structure (the sub-networks of package nas).
+var resolvers []func(name string) *Spec
+
+// RegisterResolver adds a function that Lookup asks, in order, about a name missing
+// from the registry; it returns nil for names it does not describe.
+func RegisterResolver(f func(name string) *Spec) { resolvers = append(resolvers, f) }
+
 // Names returns the registered architecture names, sorted.
 func Names() []string {
 	out := make([]string, 0, len(registry))
@@ -144,6 +152,13 @@ func Names() []string {
 // Lookup returns the spec of an architecture.
 func Lookup(name string) (*Spec, error) {
 	s, ok := registry[strings.ToLower(name)]
+	for _, r := range resolvers {
+		if ok {
+			break
+		}
+		s = r(strings.ToLower(name))
+		ok = s != nil
+	}
 	if !ok {
 		return nil, fmt.Errorf("unknown architecture %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
@@ -157,6 +172,7 @@ type Net struct {
 	Store  *torch.Store
 	Model  Model
 	meter  *Meter
+	hooks  *Hooks
 }
 
 // New builds architecture name with fresh parameters (initialised from libtorch's
@@ -187,7 +203,8 @@ func build(name string, cfg Config, dev torch.Device, skipInit bool) (*Net, erro
 	store := torch.NewStore(dev)
 	store.SkipInit(skipInit)
 	meter := &Meter{}
-	m, err := spec.Build(Builder{Path: store.Root(), Width: cfg.Width, Meter: meter}, cfg)
+	hooks := NewHooks()
+	m, err := spec.Build(Builder{Path: store.Root(), Width: cfg.Width, Meter: meter, Hooks: hooks}, cfg)
 	if err == nil {
 		err = store.Err()
 	}
@@ -196,11 +213,14 @@ func build(name string, cfg Config, dev torch.Device, skipInit bool) (*Net, erro
 		return nil, fmt.Errorf("build %s: %w", name, err)
 	}
 	store.SkipInit(false)
-	return &Net{Spec: spec, Config: cfg, Store: store, Model: m, meter: meter}, nil
+	return &Net{Spec: spec, Config: cfg, Store: store, Model: m, meter: meter, hooks: hooks}, nil
 }
 
 // Forward runs the model.
 func (n *Net) Forward(x *torch.Tensor) (logits, features *torch.Tensor) { return n.Model.Forward(x) }
+
+// Hooks returns the model's named intermediate outputs (see Hooks).
+func (n *Net) Hooks() *Hooks { return n.hooks }
 
 // Close releases the parameters.
 func (n *Net) Close() { n.Store.Close() }
@@ -246,6 +266,9 @@ type Builder struct {
 	Path  torch.Path
 	Width float64
 	Meter *Meter
+	// Hooks receives the names of the layers that report their outputs (nil: no
+	// named outputs).
+	Hooks *Hooks
 }
 
 // Sub returns the builder of a child module.
