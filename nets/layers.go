@@ -55,6 +55,8 @@ type Conv2d struct {
 	stride, padding, dilation []int64
 	groups                    int64
 	meter                     *Meter
+	name                      string
+	hooks                     *Hooks
 }
 
 // NewConv2d creates a convolution with a k×k kernel (kh×kw with NewConv2dHW).
@@ -86,7 +88,8 @@ func NewConv2dHW(b Builder, in, out, kh, kw int64, o ConvOpts) *Conv2d {
 	if init == nil {
 		init = torch.KaimingUniform{A: sqrt5}
 	}
-	c := &Conv2d{stride: stride, padding: padding, dilation: []int64{o.Dilation, o.Dilation}, groups: o.Groups, meter: b.Meter}
+	c := &Conv2d{stride: stride, padding: padding, dilation: []int64{o.Dilation, o.Dilation}, groups: o.Groups, meter: b.Meter,
+		name: b.Name(), hooks: b.Hooks}
 	c.W = b.Path.Param("weight", []int64{out, in / o.Groups, kh, kw}, init)
 	if o.Bias {
 		bi := o.BiasInit
@@ -109,7 +112,7 @@ func (c *Conv2d) Forward(x *torch.Tensor) *torch.Tensor {
 			c.meter.Add(y.Numel() / max(1, y.Size(0)) * ws[1] * ws[2] * ws[3])
 		}
 	}
-	return y
+	return c.hooks.Call(c.name, y)
 }
 
 // BatchNorm2d normalises per channel with running statistics (names "weight",
@@ -118,6 +121,8 @@ type BatchNorm2d struct {
 	W, B, Mean, Var, Count *torch.Tensor
 	Eps, Momentum          float64
 	path                   torch.Path
+	name                   string
+	hooks                  *Hooks
 }
 
 // NewBatchNorm2d creates a BatchNorm2d with PyTorch's defaults (eps 1e-5, momentum
@@ -134,7 +139,7 @@ func NewBatchNorm2d(b Builder, c int64, eps ...float64) *BatchNorm2d {
 		Mean:  p.Buffer("running_mean", []int64{c}, torch.Constant(0), p.Store().DType()),
 		Var:   p.Buffer("running_var", []int64{c}, torch.Constant(1), p.Store().DType()),
 		Count: p.Buffer("num_batches_tracked", []int64{}, torch.Constant(0), torch.Int64),
-		Eps:   e, Momentum: 0.1, path: p,
+		Eps:   e, Momentum: 0.1, path: p, name: b.Name(), hooks: b.Hooks,
 	}
 }
 
@@ -147,13 +152,15 @@ func (n *BatchNorm2d) Forward(x *torch.Tensor) *torch.Tensor {
 			return torch.Fail(x.Scope(), err)
 		}
 	}
-	return torch.BatchNorm(x, n.W, n.B, n.Mean, n.Var, training, n.Momentum, n.Eps)
+	return n.hooks.Call(n.name, torch.BatchNorm(x, n.W, n.B, n.Mean, n.Var, training, n.Momentum, n.Eps))
 }
 
 // Linear is a fully connected layer ("weight" (out, in), optional "bias").
 type Linear struct {
 	W, B  *torch.Tensor
 	meter *Meter
+	name  string
+	hooks *Hooks
 }
 
 // LinearOpts are the options of a Linear layer.
@@ -168,7 +175,7 @@ func NewLinear(b Builder, in, out int64, o LinearOpts) *Linear {
 	if init == nil {
 		init = torch.KaimingUniform{A: sqrt5}
 	}
-	l := &Linear{W: b.Path.Param("weight", []int64{out, in}, init), meter: b.Meter}
+	l := &Linear{W: b.Path.Param("weight", []int64{out, in}, init), meter: b.Meter, name: b.Name(), hooks: b.Hooks}
 	if !o.NoBias {
 		bi := o.BiasInit
 		if bi == nil {
@@ -186,14 +193,16 @@ func (l *Linear) Forward(x *torch.Tensor) *torch.Tensor {
 		ws := l.W.Shape()
 		l.meter.Add(x.Numel() / max(1, x.Size(0)) / ws[1] * ws[0] * ws[1])
 	}
-	return y
+	return l.hooks.Call(l.name, y)
 }
 
 // LayerNorm normalises over the last dimension ("weight", "bias").
 type LayerNorm struct {
-	W, B *torch.Tensor
-	dim  int64
-	Eps  float64
+	W, B  *torch.Tensor
+	dim   int64
+	Eps   float64
+	name  string
+	hooks *Hooks
 }
 
 // NewLayerNorm creates a LayerNorm over a last dimension of size d.
@@ -201,13 +210,13 @@ func NewLayerNorm(b Builder, d int64, eps float64) *LayerNorm {
 	return &LayerNorm{
 		W:   b.Path.Param("weight", []int64{d}, torch.Constant(1)),
 		B:   b.Path.Param("bias", []int64{d}, torch.Constant(0)),
-		dim: d, Eps: eps,
+		dim: d, Eps: eps, name: b.Name(), hooks: b.Hooks,
 	}
 }
 
 // Forward implements Module.
 func (n *LayerNorm) Forward(x *torch.Tensor) *torch.Tensor {
-	return torch.LayerNorm(x, []int64{n.dim}, n.W, n.B, n.Eps)
+	return n.hooks.Call(n.name, torch.LayerNorm(x, []int64{n.dim}, n.W, n.B, n.Eps))
 }
 
 // Dropout zeroes activations with probability P in training mode.

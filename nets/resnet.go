@@ -64,10 +64,13 @@ type ResNet struct {
 	Stem   Seq
 	Layers [4]Seq
 	FC     *Linear
+	// hooks reports the output of each stage under its name ("layer1".."layer4").
+	hooks  *Hooks
+	stages [4]string
 }
 
 func newResNet(b Builder, cfg Config, a resnetArch) *ResNet {
-	m := &ResNet{}
+	m := &ResNet{hooks: b.Hooks}
 	inplanes := b.Ch(64)
 	k, stride, pad := int64(3), int64(1), int64(1) // CIFAR: 3×3/1 stem
 	if cfg.Style == ImageNet {
@@ -86,6 +89,7 @@ func newResNet(b Builder, cfg Config, a resnetArch) *ResNet {
 			stride = 1
 		}
 		m.Layers[i], inplanes = resnetStage(b.Subf("layer%d", i+1), inplanes, b.Ch(planes[i]), a.layers[i], stride, a)
+		m.stages[i] = b.Subf("layer%d", i+1).Name()
 	}
 	m.FC = NewLinear(b.Sub("fc"), inplanes, cfg.Classes, LinearOpts{})
 	return m
@@ -189,8 +193,8 @@ func (k *Bottleneck) Forward(x *torch.Tensor) *torch.Tensor {
 // Forward implements Model.
 func (m *ResNet) Forward(x *torch.Tensor) (logits, features *torch.Tensor) {
 	x = m.Stem.Forward(x)
-	for _, l := range m.Layers {
-		x = l.Forward(x)
+	for i, l := range m.Layers {
+		x = m.hooks.Call(m.stages[i], l.Forward(x))
 	}
 	features = GlobalAvgPool.Forward(x)
 	return m.FC.Forward(features), features

@@ -71,7 +71,7 @@ func newVGG(b Builder, cfg Config, layers []int64) *VGG {
 	fb := b.Sub("features")
 	for _, v := range layers {
 		if v == vggPool {
-			m.Features = append(m.Features, MaxPool(2, 2, 0, false))
+			m.Features = append(m.Features, fb.Subf("%d", idx).Hooked(MaxPool(2, 2, 0, false)))
 			idx++
 			continue
 		}
@@ -79,7 +79,7 @@ func newVGG(b Builder, cfg Config, layers []int64) *VGG {
 		m.Features = append(m.Features,
 			NewConv2d(fb.Subf("%d", idx), in, out, 3, ConvOpts{Padding: 1, Bias: true, Init: convInit, BiasInit: torch.Constant(0)}),
 			NewBatchNorm2d(fb.Subf("%d", idx+1), out),
-			ReLU)
+			fb.Subf("%d", idx+2).Hooked(ReLU))
 		idx += 3
 		in = out
 	}
