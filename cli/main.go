@@ -11,26 +11,12 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
-
-	"github.com/divres/divres/torch"
 )
 
 // commands holds the subcommands; each cmd_*.go file adds its own in an init function.
 var commands []*cli.Command
 
 func addCommand(c *cli.Command) { commands = append(commands, c) }
-
-// torchFlags applies the command's --threads (when given) and parses its --device.
-func torchFlags(c *cli.Context) (torch.Device, error) {
-	if n := c.Int("threads"); n > 0 {
-		torch.SetNumThreads(n)
-	}
-	dev, err := torch.ParseDevice(c.String("device"))
-	if err != nil {
-		return dev, fmt.Errorf("--device: %w", err)
-	}
-	return dev, nil
-}
 
 func newApp() *cli.App {
 	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
