@@ -41,7 +41,7 @@ func TestJointLossReference(t *testing.T) {
 			}
 		}
 		for _, c := range []struct{ lambda, gamma float64 }{{1, 0}, {0.5, 0}, {0, 0.3}, {0.25, 0.1}} {
-			got, err := JointLoss{Lambda: c.lambda, Gamma: c.gamma}.Loss(outs, y).Item()
+			got, err := NCL{Heuristic: HeuristicPrediction, Lambda: c.lambda, Gamma: c.gamma}.Loss(outs, y).Item()
 			if err != nil {
 				return err
 			}
@@ -50,7 +50,7 @@ func TestJointLossReference(t *testing.T) {
 				t.Errorf("λ=%v γ=%v: loss %v, want %v", c.lambda, c.gamma, got, want)
 			}
 		}
-		a, _ := JointLoss{Lambda: 1}.Loss(outs, y).Item()
+		a, _ := NCL{Heuristic: HeuristicNone, Lambda: 1}.Loss(outs, y).Item()
 		b, _ := IndependentCE{}.Loss(outs, y).Item()
 		if a != b {
 			t.Errorf("λ=1 γ=0: %v != independent %v", a, b)
@@ -60,12 +60,13 @@ func TestJointLossReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range []JointLoss{{Lambda: -0.1}, {Lambda: 1.5}, {Lambda: 0.5, Gamma: -1}, {Lambda: math.NaN()}} {
+	for _, l := range []NCL{{Heuristic: "prediction", Lambda: -0.1}, {Heuristic: "prediction", Lambda: 1.5}, {Heuristic: "prediction", Lambda: 0.5, Gamma: -1},
+		{Heuristic: "prediction", Lambda: math.NaN()}, {Heuristic: "none", Lambda: 0.5, Gamma: 0.1}, {Heuristic: "entropy", Lambda: 1}} {
 		if l.Validate() == nil {
 			t.Errorf("%+v accepted", l)
 		}
 	}
-	if (JointLoss{Lambda: 0.5, Gamma: 0.1}).Validate() != nil {
+	if (NCL{Heuristic: HeuristicPrediction, Lambda: 0.5, Gamma: 0.1}).Validate() != nil {
 		t.Error("valid loss rejected")
 	}
 }
@@ -75,7 +76,8 @@ func TestJointLossReference(t *testing.T) {
 func TestJointLossGradFD(t *testing.T) {
 	base := [][]float64{{0.2, -1, 0.5, 1.5, 0, -0.3}, {-0.4, 0.9, 0.1, 0.3, 0.3, -2}}
 	labels := []int64{2, 0}
-	for _, l := range []Loss{JointLoss{Lambda: 0.3, Gamma: 0.7}, GNCL{Gamma: 0.9}} {
+	for _, l := range []Loss{NCL{Heuristic: HeuristicPrediction, Lambda: 0.3, Gamma: 0.7}, NCL{Heuristic: HeuristicGNCL, Lambda: 1, Gamma: 0.9},
+		NCL{Heuristic: HeuristicGNCL, Lambda: 0.4, Gamma: 0.9}, NCL{Heuristic: HeuristicClassic, Lambda: 0.6, Gamma: 0.5}, NCL{Heuristic: HeuristicNone, Lambda: 0.2}} {
 		testLossGradFD(t, l, base, labels)
 	}
 }
@@ -159,7 +161,7 @@ func TestGNCLReference(t *testing.T) {
 		}
 		const g = 0.8
 		want := ind - g/(2*2*2)*q
-		got, err := GNCL{Gamma: g}.Loss(outs, y).Item()
+		got, err := NCL{Heuristic: HeuristicGNCL, Lambda: 1, Gamma: g}.Loss(outs, y).Item()
 		if err != nil {
 			return err
 		}
