@@ -80,6 +80,9 @@ type TrainConfig struct {
 	Cutout  int      `json:"cutout,omitempty"`
 	// Seed drives weights, data order, subsets, splits and augmentation.
 	Seed uint64 `json:"seed"`
+	// InitSeed, when set, seeds the weights' initialisation instead of Seed (the
+	// seed of a jointly trained member, whose data order is the ensemble's).
+	InitSeed *uint64 `json:"init_seed,omitempty"`
 	// AMP is the mixed precision mode: "none" (default), "bf16" (autocast forward
 	// in bfloat16, on CUDA or the CPU) or "fp16" (CUDA only, with a dynamic loss
 	// scaler).

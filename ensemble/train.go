@@ -141,7 +141,7 @@ func Train(ctx context.Context, cfg TrainConfig, dir string, opts TrainOptions) 
 		return nil, fmt.Errorf("train: %w", err)
 	}
 
-	torch.ManualSeed(cfg.Seed)
+	torch.ManualSeed(cfg.initSeed())
 	ncfg := nets.Config{Style: nets.Style(cfg.Style), Width: cfg.Width, InChannels: int64(td.input.Channels),
 		Classes: int64(len(td.classes)), Size: int64(td.input.Size)}
 	net, err := nets.New(cfg.Arch, ncfg, dev)
@@ -183,7 +183,7 @@ func Train(ctx context.Context, cfg TrainConfig, dir string, opts TrainOptions) 
 	if err := t.run(ctx); err != nil {
 		return nil, err
 	}
-	res.Meta, res.History = t.meta(member), t.history
+	res.Meta, res.History = t.meta(0), t.history
 	return res, nil
 }
 
@@ -202,12 +202,28 @@ type trainer struct {
 	epoch   int // completed epochs
 	step    int
 	history []EpochStats
+	// mcfg and mdirs, when set, are the members' own configurations and run
+	// directories (joint training).
+	mcfg  []TrainConfig
+	mdirs []string
 }
 
-// meta returns the checkpoint metadata of member m after the completed epochs.
-func (t *trainer) meta(m *Member) Meta {
+// initSeed is the seed of the weights' initialisation.
+func (c TrainConfig) initSeed() uint64 {
+	if c.InitSeed != nil {
+		return *c.InitSeed
+	}
+	return c.Seed
+}
+
+// meta returns the checkpoint metadata of member i after the completed epochs.
+func (t *trainer) meta(i int) Meta {
 	in := t.data.input
-	return Meta{Model: m.Name, Arch: t.cfg.Arch, Style: t.cfg.Style, Width: t.cfg.Width, Classes: len(t.data.classes),
+	m, c := t.members[i], t.cfg
+	if t.mcfg != nil {
+		c = t.mcfg[i]
+	}
+	return Meta{Model: ModelName(c.Arch, c.Style, c.Width), Arch: c.Arch, Style: c.Style, Width: c.Width, Classes: len(t.data.classes),
 		ClassNames: t.data.classes, InChannels: in.Channels, InputSize: in.Size, Fit: in.Fit.String(),
 		Mean: in.Norm.Mean, Std: in.Norm.Std, Dataset: t.cfg.Data, Epoch: t.epoch, Epochs: t.cfg.Epochs,
 		Params: m.Net.Store.NumParams()}
@@ -215,6 +231,9 @@ func (t *trainer) meta(m *Member) Meta {
 
 // modelFile is the checkpoint file of member i.
 func (t *trainer) modelFile(i int) string {
+	if t.mdirs != nil {
+		return filepath.Join(t.mdirs[i], ModelFile)
+	}
 	if len(t.members) == 1 {
 		return filepath.Join(t.dir, ModelFile)
 	}
@@ -295,7 +314,7 @@ func lenOrZero(d data.Dataset) int {
 // checkpoint writes the model files, then the training state, then the history.
 func (t *trainer) checkpoint() error {
 	for i, m := range t.members {
-		if err := m.Net.Store.Save(t.modelFile(i), t.meta(m).strings()); err != nil {
+		if err := m.Net.Store.Save(t.modelFile(i), t.meta(i).strings()); err != nil {
 			return fmt.Errorf("train: checkpoint: %w", err)
 		}
 	}
@@ -441,12 +460,22 @@ func (t *trainer) trainStep(b *data.Batch, allVars []*torch.Var) (loss, correct 
 			return nil, nil, err
 		}
 	}
+	il, withInput := t.loss.(InputLoss)
+	if withInput && il.NeedsInputGrad() {
+		x = x.SetRequiresGrad(true)
+	}
 	outs := make([]Output, len(t.members))
 	for i, m := range t.members {
 		logits, feats := m.Net.Forward(x)
 		outs[i] = Output{Logits: logits, Features: feats}
 	}
-	l := t.loss.Loss(outs, y)
+	var l, report *torch.Tensor
+	if withInput {
+		l, report = il.LossInput(outs, x, y)
+	} else {
+		l = t.loss.Loss(outs, y)
+		report = l
+	}
 	pred := combinedLogits(outs).Argmax(1, false)
 	corr := pred.Eq(y).Sum().ToDType(torch.Float32)
 	back := l
@@ -475,7 +504,7 @@ func (t *trainer) trainStep(b *data.Batch, allVars []*torch.Var) (loss, correct 
 			t.scaler.Update()
 		}
 	}
-	loss = l.Detach().ToDType(torch.Float32).MoveTo(nil)
+	loss = report.Detach().ToDType(torch.Float32).MoveTo(nil)
 	correct = corr.Detach().MoveTo(nil)
 	if err := s.Err(); err != nil {
 		return nil, nil, err
