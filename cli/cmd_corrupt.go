@@ -132,9 +132,9 @@ func runCorrupt(c *cli.Context) error {
 	err = corrupt.Run(ctx, src, corrupt.RunConfig{
 		Corruptions: cs, Severities: sevs, Seed: c.Uint64("seed"), RNG: mode,
 		Workers: c.Int("workers"), Options: opt,
-		Progress: progress.update,
+		Progress: progress.Update,
 	}, sw.Write)
-	progress.finish()
+	progress.Finish()
 	if err != nil {
 		sw.Abort()
 		if errors.Is(err, context.Canceled) {

@@ -119,9 +119,9 @@ func runEval(c *cli.Context) error {
 		gen := ensemble.GenerateOptions{Dataset: spec, Seed: c.Uint64("seed"), RNG: mode, FrostDir: c.String("frost-dir"),
 			Corruptions: names, Severities: sevs, CacheDir: c.String("cache"), Workers: c.Int("workers")}
 		prog := newProgress("corrupt", "img", test.Len()*len(names)*len(sevs))
-		gen.Progress = prog.update
+		gen.Progress = prog.Update
 		set, source, err = ensemble.GenerateSet(ctx, test, gen)
-		prog.finish()
+		prog.Finish()
 		if err != nil {
 			return err
 		}
@@ -147,8 +147,8 @@ func runEval(c *cli.Context) error {
 	}
 	prog := newProgress("evaluate", "slices", 1+len(want)*len(sevs))
 	r, err := ensemble.EvaluateCorruptions(ctx, net, meta, test, set, dev, ensemble.EvalOptions{Corruptions: want,
-		Severities: sevs, N: n, Source: source, Batch: c.Int("batch"), Workers: c.Int("workers"), Progress: prog.update})
-	prog.finish()
+		Severities: sevs, N: n, Source: source, Batch: c.Int("batch"), Workers: c.Int("workers"), Progress: prog.Update})
+	prog.Finish()
 	if err != nil {
 		return err
 	}

@@ -56,9 +56,9 @@ func runPlot(c *cli.Context) error {
 	prog := newProgress("plot", "files", 0)
 	rep, err := plots.RunStudy(plots.StudyOptions{
 		Results: results, Out: c.String("out"), Baseline: c.String("baseline"),
-		Formats: formats, Progress: prog.update,
+		Formats: formats, Progress: prog.Update,
 	})
-	prog.finish()
+	prog.Finish()
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}

@@ -278,9 +278,9 @@ func runStudy(c *cli.Context) error {
 	set, source, err := ensemble.GenerateSet(ctx, padded, ensemble.GenerateOptions{
 		Dataset: fmt.Sprintf("%s padded to %d", cfg.Data, cfg.InputSize), Seed: cfg.Seed, RNG: mode,
 		Corruptions: cfg.Corruptions, Severities: cfg.Severities, CacheDir: filepath.Join(dir, "corruptions"),
-		Workers: c.Int("workers"), Progress: prog.update,
+		Workers: c.Int("workers"), Progress: prog.Update,
 	})
-	prog.finish()
+	prog.Finish()
 	done()
 	if err != nil {
 		return fmt.Errorf("study: %w", err)
@@ -375,8 +375,8 @@ func studyEval(ctx context.Context, dir string, m studyModel, test data.Dataset,
 	defer net.Close()
 	prog := newProgress("evaluate "+m.name(), "slice", 1+len(set.Info.Corruptions)*len(set.Info.Severities))
 	r, err := ensemble.EvaluateCorruptions(ctx, net, meta, test, set, dev,
-		ensemble.EvalOptions{N: test.Len(), Source: source, Progress: prog.update})
-	prog.finish()
+		ensemble.EvalOptions{N: test.Len(), Source: source, Progress: prog.Update})
+	prog.Finish()
 	if err != nil {
 		return nil, err
 	}
