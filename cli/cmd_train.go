@@ -55,6 +55,7 @@ func init() {
 			&cli.IntFlag{Name: "crop-pad", Value: 4, Usage: "padding of the random crop"},
 			&cli.IntFlag{Name: "cutout", Value: 8, Usage: "side of the cutout square"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed of weights, data order, subsets and augmentation"},
+			&cli.Uint64Flag{Name: "init-seed", Usage: "seed of the weights alone (default: --seed); a jointly trained member's seed"},
 			&cli.StringFlag{Name: "device", Value: "auto", Usage: "cpu, cuda, cuda:N or auto"},
 			&cli.StringFlag{Name: "amp", Value: "none", Usage: "mixed precision: none, bf16 or fp16 (CUDA)"},
 			&cli.IntFlag{Name: "workers", Usage: "data-loading goroutines (default: the CPUs)"},
@@ -102,6 +103,10 @@ func trainConfigFromFlags(c *cli.Context) ensemble.TrainConfig {
 		Subset: c.Int("subset"), PerClass: c.Int("per-class"), ValFraction: c.Float64("val-fraction"),
 		ValLimit: c.Int("val-limit"), Augment: trainSplitList(c.String("augment")), Seed: c.Uint64("seed"),
 		Device: c.String("device"), AMP: c.String("amp"), Workers: c.Int("workers"), Threads: c.Int("threads"),
+	}
+	if c.IsSet("init-seed") {
+		s := c.Uint64("init-seed")
+		cfg.InitSeed = &s
 	}
 	cfg.NoMomentum = c.IsSet("momentum") && cfg.Momentum == 0
 	cfg.NoWeightDecay = c.IsSet("wd") && cfg.WeightDecay == 0
