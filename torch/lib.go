@@ -95,6 +95,9 @@ func CPUCache() CPUCacheStats {
 	return CPUCacheStats{int64(in), int64(ca), int64(pk), int64(h), int64(m)}
 }
 
+// cpuCacheInstalled reports whether the caching CPU allocator serves libtorch.
+func cpuCacheInstalled() bool { return bool(C.dr_cpu_cache_installed()) }
+
 // EmptyCPUCache returns the idle blocks of the caching CPU allocator to the system.
 func EmptyCPUCache() { C.dr_cpu_cache_empty() }
 

@@ -43,7 +43,7 @@ func (s *slotState) adoptNew() {
 	for i, h := range s.h {
 		if h != nil && (s.t[i] == nil || s.t[i].h != h) {
 			t := &Tensor{h: h}
-			runtime.SetFinalizer(t, (*Tensor).finalize)
+			callerOwned(t)
 			s.t[i] = t
 		}
 	}
@@ -354,7 +354,7 @@ func RNGState() (*Tensor, error) {
 		return nil, err
 	}
 	t := &Tensor{h: h}
-	runtime.SetFinalizer(t, (*Tensor).finalize)
+	callerOwned(t)
 	return t, nil
 }
 

@@ -18,8 +18,8 @@ import (
 // operand that has one (or, for creation functions, to the Scope passed in) and is
 // released when that Scope closes. A tensor with no Scope (parameters, results of
 // operations whose operands have no Scope, creation with a nil Scope) belongs to the
-// caller, who releases it with Free; a finalizer frees forgotten ones as a last
-// resort only.
+// caller, who releases it with Free; a cleanup (runtime.AddCleanup) frees forgotten
+// ones as a last resort only, once nothing refers to them.
 //
 // Errors are sticky: an operation that fails in libtorch returns a tensor carrying
 // the error (see Err), every operation on such a tensor fails with the same error
@@ -29,6 +29,8 @@ type Tensor struct {
 	scope *Scope
 	slot  int
 	err   error
+	// cleanup frees h if the tensor is caller-owned and becomes unreachable.
+	cleanup runtime.Cleanup
 }
 
 // Error is a failure reported by libtorch (or by the binding's checks).
@@ -75,7 +77,7 @@ func (t *Tensor) Free() {
 	if t.scope != nil {
 		t.scope.remove(t)
 	} else {
-		runtime.SetFinalizer(t, nil)
+		t.cleanup.Stop()
 	}
 	C.dr_free(t.h)
 	t.h = nil
@@ -90,7 +92,7 @@ func (t *Tensor) MoveTo(s *Scope) *Tensor {
 	if t.scope != nil {
 		t.scope.remove(t)
 	} else {
-		runtime.SetFinalizer(t, nil)
+		t.cleanup.Stop()
 	}
 	adopt(s, t)
 	return t
@@ -110,18 +112,21 @@ func (t *Tensor) In(s *Scope) *Tensor {
 	return c.wrap(h)
 }
 
-func (t *Tensor) finalize() {
-	if t.h != nil {
-		C.dr_free(t.h)
-		t.h = nil
+// freeHandle is the cleanup of a caller-owned tensor.
+func freeHandle(h C.dr_tensor) { C.dr_free(h) }
+
+// adopt gives t to scope s, or to the caller when s is nil or closed.
+func adopt(s *Scope, t *Tensor) {
+	if s == nil || !s.add(t) {
+		callerOwned(t)
 	}
 }
 
-func adopt(s *Scope, t *Tensor) {
-	if s == nil || !s.add(t) {
-		t.scope = nil
-		runtime.SetFinalizer(t, (*Tensor).finalize)
-	}
+// callerOwned makes t the caller's: its handle is freed by Free or, if t is
+// forgotten, by a cleanup once t is unreachable.
+func callerOwned(t *Tensor) {
+	t.scope = nil
+	t.cleanup = runtime.AddCleanup(t, freeHandle, t.h)
 }
 
 // Scope owns the tensors produced in it and releases them all at once on Close, so
@@ -129,13 +134,39 @@ func adopt(s *Scope, t *Tensor) {
 // the mode of the operations whose results it receives (gradient recording,
 // inference mode, autocast), passed to libtorch with each call rather than kept in
 // thread-local state. A Scope may be used from several goroutines.
+//
+// Close a scope when done with it. A scope that is never closed is released as a
+// last resort once neither it nor any of its tensors is reachable (a tensor keeps its
+// scope alive): its tensors' handles are kept apart in a handle list that refers to
+// no Go object of the scope, so the scope and its tensors, which point at each other,
+// can be collected together while a cleanup (runtime.AddCleanup) frees the list.
 type Scope struct {
-	mu     sync.Mutex
-	owned  []*Tensor
-	free   []int
-	err    error
-	mode   C.int
-	closed bool
+	mu      sync.Mutex
+	owned   []*Tensor
+	handles *scopeHandles
+	free    []int
+	err     error
+	mode    C.int
+	closed  bool
+	cleanup runtime.Cleanup
+}
+
+// scopeHandles holds the libtorch handles of a scope's tensors, slot by slot as in
+// Scope.owned (nil where a slot is free).
+type scopeHandles struct{ h []C.dr_tensor }
+
+// release frees every handle in the list; it is the cleanup of an unclosed scope.
+func (l *scopeHandles) release() {
+	hs := l.h[:0]
+	for _, h := range l.h {
+		if h != nil {
+			hs = append(hs, h)
+		}
+	}
+	if len(hs) > 0 {
+		C.dr_free_many(&hs[0], C.int64_t(len(hs)))
+	}
+	l.h = nil
 }
 
 // ScopeOption configures a Scope.
@@ -163,11 +194,11 @@ func Autocast(device DeviceType, dtype DType) ScopeOption {
 
 // NewScope returns an empty scope.
 func NewScope(opts ...ScopeOption) *Scope {
-	s := &Scope{}
+	s := &Scope{handles: &scopeHandles{}}
 	for _, o := range opts {
 		o(s)
 	}
-	runtime.SetFinalizer(s, (*Scope).Close)
+	s.cleanup = runtime.AddCleanup(s, (*scopeHandles).release, s.handles)
 	return s
 }
 
@@ -225,9 +256,11 @@ func (s *Scope) add(t *Tensor) bool {
 		t.slot = s.free[n-1]
 		s.free = s.free[:n-1]
 		s.owned[t.slot] = t
+		s.handles.h[t.slot] = t.h
 	} else {
 		t.slot = len(s.owned)
 		s.owned = append(s.owned, t)
+		s.handles.h = append(s.handles.h, t.h)
 	}
 	return true
 }
@@ -236,6 +269,7 @@ func (s *Scope) remove(t *Tensor) {
 	s.mu.Lock()
 	if t.slot < len(s.owned) && s.owned[t.slot] == t {
 		s.owned[t.slot] = nil
+		s.handles.h[t.slot] = nil
 		s.free = append(s.free, t.slot)
 	}
 	s.mu.Unlock()
@@ -246,22 +280,20 @@ func (s *Scope) remove(t *Tensor) {
 // Closing twice is harmless.
 func (s *Scope) Close() {
 	s.mu.Lock()
-	owned := s.owned
-	s.owned, s.free, s.closed = nil, nil, true
-	s.mu.Unlock()
-	if len(owned) == 0 {
+	if s.closed {
+		s.mu.Unlock()
 		return
 	}
-	hs := make([]C.dr_tensor, 0, len(owned))
+	owned := s.owned
+	s.owned, s.free, s.closed = nil, nil, true
+	s.cleanup.Stop()
 	for _, t := range owned {
-		if t != nil && t.h != nil {
-			hs = append(hs, t.h)
+		if t != nil {
 			t.h = nil
 		}
 	}
-	if len(hs) > 0 {
-		C.dr_free_many(&hs[0], C.int64_t(len(hs)))
-	}
+	s.handles.release()
+	s.mu.Unlock()
 }
 
 // ---- call machinery used by the generated wrappers ----
