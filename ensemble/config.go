@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/divres/divres/data"
 	"github.com/divres/divres/nets"
 )
 
@@ -196,6 +197,9 @@ func (c TrainConfig) Validate() error {
 	if c.Data == "" {
 		return fmt.Errorf("no dataset given")
 	}
+	if _, err := data.ParseFit(c.Fit); err != nil {
+		return err
+	}
 	bad := func(name string, v any) error { return fmt.Errorf("invalid %s %v", name, v) }
 	switch {
 	case !(c.Width > 0) || math.IsInf(c.Width, 0):
@@ -206,8 +210,6 @@ func (c TrainConfig) Validate() error {
 		return bad("input size", c.InputSize)
 	case int64(c.InputSize) < spec.MinInput(st):
 		return fmt.Errorf("%s (%s style) needs inputs of at least %d pixels, not %d", c.Arch, st, spec.MinInput(st), c.InputSize)
-	case c.Fit != "" && c.Fit != "pad" && c.Fit != "resize":
-		return fmt.Errorf("unknown fit %q (want pad or resize)", c.Fit)
 	case c.Subset < 0 || c.PerClass < 0 || c.ValLimit < 0:
 		return fmt.Errorf("negative subset, per-class or validation size")
 	case c.Subset > 0 && c.PerClass > 0:

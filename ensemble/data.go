@@ -17,13 +17,10 @@ type Input struct {
 	Norm     data.Norm
 }
 
-// chooseFit resolves TrainConfig.Fit for images of side h×w.
+// chooseFit resolves TrainConfig.Fit (checked by Validate) for images of side h×w.
 func chooseFit(fit string, h, w, size int) data.Fit {
-	switch fit {
-	case "pad":
-		return data.FitPad
-	case "resize":
-		return data.FitResize
+	if f, err := data.ParseFit(fit); fit != "" && err == nil {
+		return f
 	}
 	if h <= size && w <= size && size-h <= 8 && size-w <= 8 {
 		return data.FitPad
@@ -77,26 +74,10 @@ type trainData struct {
 // datasetName is a short display name of a dataset spec: the canonical name of a
 // built-in dataset, else the base name of its path.
 func datasetName(spec string) string {
-	if norm, ok := data.NormFor(spec); ok {
-		for _, n := range data.Names {
-			if nn, _ := data.NormFor(n); sameNorm(nn, norm) {
-				return n
-			}
-		}
+	if n, ok := data.CanonicalName(spec); ok {
+		return n
 	}
 	return filepath.Base(filepath.Clean(spec))
-}
-
-func sameNorm(a, b data.Norm) bool {
-	if len(a.Mean) != len(b.Mean) || len(a.Std) != len(b.Std) {
-		return false
-	}
-	for i := range a.Mean {
-		if a.Mean[i] != b.Mean[i] || a.Std[i] != b.Std[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // prepareData opens the dataset of cfg and applies the subset, the validation split
