@@ -22,14 +22,8 @@ import (
 // workers (N = 1000 by default, DIVRES_SUITE_N to change; the target is
 // 10,000 images in under 30 s).
 
-// benchInputs returns the 80 reference inputs, or synthetic ones without ../shared.
-func benchInputs(b *testing.B) []Image {
-	imgs, err := parityInputs()
-	if err != nil {
-		return testImages(80, 32, 32, 3)
-	}
-	return imgs
-}
+// benchInputs returns the 80 reference inputs of testdata/inputs.npy.
+func benchInputs(b *testing.B) []Image { return mustParityInputs(b) }
 
 // referenceThroughput reads the original's single-thread images/s per corruption.
 func referenceThroughput() map[string]float64 {

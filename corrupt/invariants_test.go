@@ -66,10 +66,7 @@ func TestInvariantsShapesDeterminismInputUntouched(t *testing.T) {
 }
 
 func TestInvariantsSeverityOrdering(t *testing.T) {
-	inputs, err := parityInputs()
-	if err != nil {
-		inputs = testImages(24, 32, 32, 3)
-	}
+	inputs := mustParityInputs(t)
 	// Every 4th image: Fashion-MNIST and photos.
 	var imgs []Image
 	for i := 0; i < len(inputs); i += 4 {

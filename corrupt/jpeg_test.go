@@ -2,78 +2,12 @@ package corrupt
 
 import (
 	"bytes"
-	"fmt"
-	"os"
 	"testing"
-
-	"codeberg.org/sbinet/npyio"
-	"codeberg.org/sbinet/npyio/npz"
 
 	"github.com/divres/divres/corrupt/internal/ljpeg"
 )
 
-// jpegInputs reads the 80 reference inputs from ../shared, or skips.
-func jpegInputs(t *testing.T) (imgs []Image, pix []uint8) {
-	t.Helper()
-	f, err := os.Open("../../shared/corrupt/inputs.npy")
-	if err != nil {
-		t.Skipf("reference inputs not available: %v", err)
-	}
-	defer f.Close()
-	r, err := npyio.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Read(&pix); err != nil {
-		t.Fatal(err)
-	}
-	s := r.Header.Descr.Shape
-	if len(s) != 4 || s[1] != 32 || s[2] != 32 || s[3] != 3 {
-		t.Fatalf("inputs.npy shape %v", s)
-	}
-	for i := 0; i < s[0]; i++ {
-		imgs = append(imgs, Image{H: 32, W: 32, C: 3, Pix: pix[i*3072 : (i+1)*3072]})
-	}
-	return imgs, pix
-}
-
-// TestJPEGParity reproduces jpeg_compression_1..5 of reference.npz (Pillow 9.4 +
-// libjpeg-turbo 2.1.5) for the 80 inputs: every value must be identical.
-func TestJPEGParity(t *testing.T) {
-	imgs, _ := jpegInputs(t)
-	ref, err := npz.Open("../../shared/corrupt/reference.npz")
-	if err != nil {
-		t.Skipf("reference.npz not available: %v", err)
-	}
-	defer ref.Close()
-	c, err := Lookup("jpeg_compression")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for sev := 1; sev <= 5; sev++ {
-		var want []uint8
-		key := fmt.Sprintf("jpeg_compression_%d.npy", sev)
-		if err := ref.Read(key, &want); err != nil {
-			t.Fatalf("read %s: %v", key, err)
-		}
-		diff := 0
-		for i, img := range imgs {
-			out, err := Apply(c, img, sev, nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			exp := want[i*3072 : (i+1)*3072]
-			for k := range exp {
-				if out.Pix[k] != exp[k] {
-					diff++
-				}
-			}
-		}
-		if diff != 0 {
-			t.Errorf("severity %d: %d of %d values differ from the reference", sev, diff, len(imgs)*3072)
-		}
-	}
-}
+// jpeg_compression's parity with the reference is checked by TestParity.
 
 // TestJPEGMatchesCodec checks the corruption against an explicit encode and
 // decode, for both parameter sets and sizes that are not multiples of 16.
@@ -147,7 +81,7 @@ func TestJPEGGrey(t *testing.T) {
 // TestJPEGSeverity: on the photo inputs the mean absolute error grows with
 // severity (lower quality), and severity 1 is not the identity.
 func TestJPEGSeverity(t *testing.T) {
-	imgs, _ := jpegInputs(t)
+	imgs := mustParityInputs(t)
 	c, _ := Lookup("jpeg_compression")
 	prev := 0.0
 	for sev := 1; sev <= 5; sev++ {

@@ -3,9 +3,10 @@ package ljpeg
 import (
 	"bytes"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/divres/divres/internal/npyfile"
 )
 
 // testImage is a deterministic RGB test image: gradients, stripes and noise.
@@ -98,22 +99,23 @@ func TestRoundTripInPlaceAndErrors(t *testing.T) {
 }
 
 // benchImages returns the 80 32×32 reference inputs of the corruption benchmark
-// (64 Fashion-MNIST images, 16 photo crops) when ../shared is beside the checkout,
-// otherwise synthetic images.
+// (64 Fashion-MNIST images, 16 photo crops) from the corrupt package's testdata.
 func benchImages(b *testing.B) [][]uint8 {
-	var out [][]uint8
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "shared", "corrupt", "inputs.npy"))
-	if err == nil && len(data) > 10 {
-		hl := int(data[8]) | int(data[9])<<8
-		raw := data[10+hl:]
-		for i := 0; i+3072 <= len(raw); i += 3072 {
-			out = append(out, raw[i:i+3072])
-		}
+	f, err := npyfile.Open(filepath.Join("..", "..", "testdata", "inputs.npy"))
+	if err != nil {
+		b.Fatalf("reference inputs missing: %v", err)
 	}
-	if len(out) == 0 {
-		for i := 0; i < 16; i++ {
-			out = append(out, testImage(32, 32, uint64(i)))
-		}
+	defer f.Close()
+	if f.Kind != 'u' || f.Size != 1 || len(f.Shape) != 4 || f.Shape[1] != 32 || f.Shape[2] != 32 || f.Shape[3] != 3 {
+		b.Fatalf("%s: %s %v, want uint8 N×32×32×3", f.Name(), f.Descr, f.Shape)
+	}
+	raw := make([]uint8, f.NBytes)
+	if err := f.ReadBytes(raw, 0); err != nil {
+		b.Fatal(err)
+	}
+	var out [][]uint8
+	for i := 0; i+3072 <= len(raw); i += 3072 {
+		out = append(out, raw[i:i+3072])
 	}
 	return out
 }
