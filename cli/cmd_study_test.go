@@ -10,6 +10,7 @@ import (
 
 	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/data"
+	"github.com/divres/divres/study"
 )
 
 // TestStudyPipeline runs a tiny study end to end on real Fashion-MNIST (two models,
@@ -20,10 +21,10 @@ func TestStudyPipeline(t *testing.T) {
 		t.Skip("Fashion-MNIST not installed")
 	}
 	dir := t.TempDir()
-	cfg := defaultStudy()
+	cfg := study.Default()
 	cfg.PerClass, cfg.TestSubset, cfg.Epochs, cfg.Batch = 12, 24, 1, 24
 	cfg.Baseline = "resnet18"
-	cfg.Models = []studyModel{{Arch: "resnet18", Width: 0.125}, {Arch: "lenet", Width: 0.5}}
+	cfg.Models = []study.Model{{Arch: "resnet18", Width: 0.125}, {Arch: "lenet", Width: 0.5}}
 	cfg.Corruptions = []string{"fog", "contrast"}
 	js, _ := json.Marshal(cfg)
 	cfgPath := filepath.Join(dir, "study.json")

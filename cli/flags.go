@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 
 	"github.com/urfave/cli/v2"
 
@@ -51,17 +50,13 @@ func torchFlags(c *cli.Context) (torch.Device, error) {
 	return dev, nil
 }
 
-// workersFlagValue returns --workers, resolving 0 (the default) to the number of
-// CPUs.
+// workersFlagValue returns --workers after checking it; 0 (the default) stays 0,
+// which every package that takes a worker count reads as "the CPUs".
 func workersFlagValue(c *cli.Context) (int, error) {
-	n := c.Int("workers")
-	switch {
-	case n < 0:
+	if n := c.Int("workers"); n < 0 {
 		return 0, fmt.Errorf("--workers %d: must not be negative", n)
-	case n == 0:
-		return runtime.NumCPU(), nil
 	}
-	return n, nil
+	return c.Int("workers"), nil
 }
 
 // ampFlagValue checks --amp against the device and returns the options of the

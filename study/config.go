@@ -1,0 +1,174 @@
+package study
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+
+	"github.com/divres/divres/corrupt"
+	"github.com/divres/divres/ensemble"
+	"github.com/divres/divres/internal/atomicfile"
+)
+
+// Model is one architecture of a study.
+type Model struct {
+	Arch  string  `json:"arch"`
+	Width float64 `json:"width"`
+	// Style is cifar (default) or imagenet.
+	Style string `json:"style,omitempty"`
+}
+
+// Name is the model's name in the results (ensemble.ModelName).
+func (m Model) Name() string { return ensemble.ModelName(m.Arch, m.style(), m.Width) }
+
+func (m Model) style() string {
+	if m.Style == "" {
+		return "cifar"
+	}
+	return m.Style
+}
+
+// Config is the recipe of a design-diversity study: the architectures, how they
+// are trained (all the same way), and the corruption benchmark they are measured
+// on. It is saved as RUN/study.json.
+type Config struct {
+	Data string `json:"data"`
+	// PerClass training images per class (0: the whole training set); TestSubset
+	// test images, clean and under every corruption (0: the whole test set).
+	PerClass   int `json:"per_class"`
+	TestSubset int `json:"test_subset"`
+	// InputSize is the models' input side; Fashion-MNIST's 28×28 images are
+	// zero-padded to it (to 32, like the reference corruption inputs).
+	InputSize int      `json:"input_size"`
+	Epochs    int      `json:"epochs"`
+	Batch     int      `json:"batch"`
+	Optimizer string   `json:"optimizer"`
+	LR        float64  `json:"lr"`
+	Schedule  string   `json:"schedule"`
+	Warmup    float64  `json:"warmup"`
+	Augment   []string `json:"augment"`
+	Seed      uint64   `json:"seed"`
+	// Baseline is the arch of the baseline model (ResNet50 in the study).
+	Baseline string  `json:"baseline"`
+	Models   []Model `json:"models"`
+	// Corruptions to generate and evaluate (empty: all 19), at Severities (empty:
+	// 1..5), with the corruption RNG mode (default or numpy).
+	Corruptions []string `json:"corruptions,omitempty"`
+	Severities  []int    `json:"severities,omitempty"`
+	RNG         string   `json:"rng,omitempty"`
+}
+
+// Default is the main job on the embedded default data: small, diverse
+// architectures (convolutional, depthwise, dense, inception, attention and MLP
+// designs) at reduced widths, trained identically on a class-balanced subset of
+// Fashion-MNIST, sized to finish in minutes on two CPU cores.
+func Default() Config {
+	return Config{
+		Data: "fashion-mnist", PerClass: 500, TestSubset: 250, InputSize: 32,
+		Epochs: 2, Batch: 32, Optimizer: "adamw", LR: 0.003, Schedule: "onecycle", Augment: []string{"none"}, Seed: 0,
+		Baseline:    "resnet50",
+		Corruptions: corrupt.BenchmarkNames(),
+		Models: []Model{
+			{Arch: "resnet50", Width: 0.25},
+			{Arch: "resnet18", Width: 0.25},
+			{Arch: "preact_resnet18", Width: 0.125},
+			{Arch: "vgg11_bn", Width: 0.25},
+			{Arch: "densenet121", Width: 0.125},
+			{Arch: "mobilenet_v2", Width: 0.25},
+			{Arch: "squeezenet1_1", Width: 0.5},
+			{Arch: "googlenet", Width: 0.0625},
+			{Arch: "lenet", Width: 1},
+			{Arch: "convnext_tiny", Width: 0.125},
+			{Arch: "vit_small", Width: 0.25},
+			{Arch: "mlp_mixer", Width: 0.25},
+		},
+	}
+}
+
+// Validate checks the recipe: data and models given, no model twice, the
+// baseline among the models, known corruptions.
+func (c Config) Validate() error {
+	if c.Data == "" || len(c.Models) == 0 {
+		return errors.New("study: the configuration needs data and models")
+	}
+	seen := map[string]bool{}
+	base := false
+	for _, m := range c.Models {
+		if seen[m.Name()] {
+			return fmt.Errorf("study: model %s is listed twice", m.Name())
+		}
+		seen[m.Name()] = true
+		base = base || m.Arch == c.Baseline
+	}
+	if c.Baseline != "" && !base {
+		return fmt.Errorf("study: the baseline %s is not among the models", c.Baseline)
+	}
+	for _, n := range c.Corruptions {
+		if _, err := corrupt.Lookup(n); err != nil {
+			return fmt.Errorf("study: %w", err)
+		}
+	}
+	return nil
+}
+
+// TrainConfig is the training recipe of one model of the study on device.
+func (c Config) TrainConfig(m Model, device string) ensemble.TrainConfig {
+	return ensemble.TrainConfig{
+		Arch: m.Arch, Style: m.style(), Width: m.Width, InputSize: c.InputSize, Fit: "pad",
+		Data: c.Data, PerClass: c.PerClass, ValLimit: c.TestSubset,
+		Epochs: c.Epochs, Batch: c.Batch, Optimizer: c.Optimizer, LR: c.LR, Nesterov: c.Optimizer == "sgd",
+		Schedule: c.Schedule, Warmup: c.Warmup,
+		Augment: c.Augment, Seed: c.Seed, Device: device,
+	}
+}
+
+// LoadConfig reads a recipe from a JSON file (unknown fields are an error);
+// fields the file leaves out keep the values of Default. An empty path gives
+// Default.
+func LoadConfig(path string) (Config, error) {
+	cfg := Default()
+	if path == "" {
+		return cfg, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("study config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("study config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// JSON is the recipe as indented JSON (what --print-config shows).
+func (c Config) JSON() []byte {
+	js, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		// A Config holds only strings, numbers and slices of them.
+		panic(err)
+	}
+	return js
+}
+
+// saveConfig writes RUN/study.json, refusing to reuse a run directory that holds
+// another recipe.
+func saveConfig(dir string, cfg Config) error {
+	path := filepath.Join(dir, "study.json")
+	if b, err := os.ReadFile(path); err == nil {
+		var prev Config
+		if err := json.Unmarshal(b, &prev); err != nil {
+			return fmt.Errorf("study: %s: %w", path, err)
+		}
+		if !reflect.DeepEqual(prev, cfg) {
+			return fmt.Errorf("study: %s holds a study with another configuration; choose another --out", dir)
+		}
+		return nil
+	}
+	return atomicfile.WriteFile(path, append(cfg.JSON(), '\n'))
+}

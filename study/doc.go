@@ -1,0 +1,26 @@
+// Package study runs the design-diversity study as a sequence of stages in one run
+// directory.
+//
+// A Stage has a number, a name, the stages whose outputs it reads (Inputs), the
+// paths of the run directory it writes (Outputs), a fingerprint of the part of the
+// recipe it depends on, and a Run function. Stages are resumable: a stage writes
+// every output atomically and reuses what a previous run finished (trained models,
+// the corruption set, evaluations), and when it ends it records its fingerprint in
+// RUN/stages/<number>-<name>.json. A later run skips a stage whose record holds the
+// fingerprint of the current recipe and whose outputs exist, and reruns it (and,
+// since their inputs changed, the stages after it) otherwise.
+//
+// The stages today:
+//
+//  1. individual: every architecture of the Config is trained the same way
+//     (RUN/train/<model>), a corrupted test set is generated once
+//     (RUN/corruptions), every model is evaluated on it (RUN/eval/<model>: clean
+//     error, E(s,c), CE, mCE and relative mCE against the baseline) and the
+//     figures and summary table are drawn (RUN/figures).
+//
+// Further stages (ensembles, NAS ensembles, NCL, the report) are added to the list
+// returned by Stages; Run runs all of them or the subset Options.Stages names.
+//
+// The recipe is saved as RUN/study.json; a run directory holds one recipe, and
+// Run refuses to continue a directory that holds another.
+package study
