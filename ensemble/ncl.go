@@ -18,8 +18,8 @@ const (
 	// cosine similarity of the members' input gradients of the true-class logit
 	// (double backward).
 	HeuristicAttribution = "attribution"
-	// HeuristicActivation is 1 − the mean over samples and member pairs of the
-	// cosine similarity of the members' penultimate features.
+	// HeuristicActivation is 1 − the mean over member pairs of the linear CKA of
+	// the members' penultimate features on the batch.
 	HeuristicActivation = "activation"
 	// HeuristicClassic is the negative-correlation penalty of Liu & Yao (1999):
 	// each member's loss plus γ·p_i with p_i = −½‖p_i − p̄‖², p̄ held constant in
@@ -236,14 +236,36 @@ func gnclPenalty(outs []Output) *torch.Tensor {
 	return q.MulScalar(1 / (2 * m * n))
 }
 
-// activationDiversity is 1 − the mean over samples and member pairs of the cosine
-// similarity of the members' flattened features (a scalar tensor).
+// activationDiversity is 1 − the mean over member pairs of the linear CKA of the
+// members' flattened penultimate features on the batch (a scalar tensor). CKA
+// compares the batch's similarity structure, so members of different widths and
+// architectures compare as well as equal ones.
 func activationDiversity(outs []Output) *torch.Tensor {
-	fs := make([]*torch.Tensor, len(outs))
-	for i, o := range outs {
-		fs[i] = o.Features
+	if len(outs) < 2 {
+		return torch.Fail(outs[0].Logits.Scope(), fmt.Errorf("ncl: a pairwise diversity needs at least 2 members, not %d", len(outs)))
 	}
-	return cosineDiversity(fs)
+	grams := make([]*torch.Tensor, len(outs))
+	norms := make([]*torch.Tensor, len(outs))
+	for i, o := range outs {
+		f := o.Features.Flatten(1, -1)
+		f = f.Sub(f.MeanDims([]int64{0}, true))
+		grams[i] = f.Mm(f.T())
+		norms[i] = grams[i].Square().Sum().AddScalar(1e-24).Sqrt()
+	}
+	var sum *torch.Tensor
+	pairs := 0
+	for i := range grams {
+		for j := i + 1; j < len(grams); j++ {
+			c := grams[i].Mul(grams[j]).Sum().Div(norms[i].Mul(norms[j]))
+			if sum == nil {
+				sum = c
+			} else {
+				sum = sum.Add(c)
+			}
+			pairs++
+		}
+	}
+	return sum.MulScalar(-1 / float64(pairs)).AddScalar(1)
 }
 
 // attributionDiversity is 1 − the mean over samples and member pairs of the
