@@ -2,20 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/divres/divres/corrupt"
-	"github.com/divres/divres/data"
 	"github.com/divres/divres/ensemble"
 )
 
@@ -45,10 +40,8 @@ func init() {
 			&cli.StringFlag{Name: "rng", Value: "default", Usage: "generate: random mode, default or numpy"},
 			&cli.StringFlag{Name: "frost-dir", Usage: "generate: `DIR` of the original frost images (default: procedural)"},
 			&cli.StringFlag{Name: "cache", Usage: "generate: cache `DIR` of generated sets (default: " + ensemble.DefaultCacheDir() + ")"},
-			&cli.StringFlag{Name: "device", Value: "auto", Usage: "cpu, cuda, cuda:N or auto"},
-			&cli.IntFlag{Name: "batch", Value: 256},
-			&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "data and corruption goroutines"},
-			&cli.IntFlag{Name: "threads", Usage: "libtorch intra-op threads"},
+			&cli.IntFlag{Name: "batch", Value: 256, Usage: "images per forward pass"},
+			deviceFlag(), threadsFlag(), workersFlag(),
 		},
 		Action: runEval,
 	})
@@ -62,6 +55,10 @@ func runEval(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	workers, err := workersFlagValue(c)
+	if err != nil {
+		return err
+	}
 	sevs, err := parseSeverities(c.String("severities"))
 	if err != nil {
 		return err
@@ -70,106 +67,42 @@ func runEval(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("--corruption-list: %s", strings.TrimPrefix(err.Error(), "--corruptions: "))
 	}
-	names := make([]string, len(cs))
-	for i, cc := range cs {
-		names[i] = cc.Name
+	if c.Int("test-subset") < 0 {
+		return fmt.Errorf("--test-subset %d: must not be negative", c.Int("test-subset"))
 	}
-	var base *corrupt.Result
+	e := ensemble.CheckpointEval{Model: c.String("model"), Name: c.String("name"), Data: c.String("data"),
+		TestSubset: c.Int("test-subset"), Set: c.String("corruptions"), Severities: sevs,
+		StrictCorruptions: c.IsSet("corruption-list"), Device: dev, Batch: c.Int("batch"), Workers: workers}
+	for _, cc := range cs {
+		e.Corruptions = append(e.Corruptions, cc.Name)
+	}
 	if p := c.String("baseline"); p != "" {
-		if base, err = corrupt.ReadResult(p); err != nil {
+		if e.Baseline, err = corrupt.ReadResult(p); err != nil {
 			return fmt.Errorf("--baseline: %w", err)
 		}
 	}
-
-	net, meta, err := ensemble.LoadModel(c.String("model"), dev)
-	if err != nil {
-		return err
-	}
-	defer net.Close()
-	if n := c.String("name"); n != "" {
-		meta.Model = n
-	}
-	spec := c.String("data")
-	if spec == "" {
-		spec = meta.Dataset
-	}
-	_, test, err := data.Open(spec, data.OpenOptions{})
-	if err != nil {
-		return fmt.Errorf("eval: clean test set: %w", err)
-	}
-	if test == nil {
-		return fmt.Errorf("eval: dataset %s has no test set", spec)
-	}
-	if n := c.Int("test-subset"); n > 0 {
-		if n > test.Len() {
-			return fmt.Errorf("--test-subset %d: the test set has %d images", n, test.Len())
-		}
-		test = data.FirstK(test, n)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-
-	var set *corrupt.Set
-	source := c.String("corruptions")
-	if strings.EqualFold(source, "generate") {
+	if strings.EqualFold(e.Set, "generate") {
 		mode, err := corrupt.ParseRNGMode(c.String("rng"))
 		if err != nil {
 			return fmt.Errorf("--rng: %w", err)
 		}
-		gen := ensemble.GenerateOptions{Dataset: spec, Seed: c.Uint64("seed"), RNG: mode, FrostDir: c.String("frost-dir"),
-			Corruptions: names, Severities: sevs, CacheDir: c.String("cache"), Workers: c.Int("workers")}
-		prog := newProgress("corrupt", "img", test.Len()*len(names)*len(sevs))
-		gen.Progress = prog.Update
-		set, source, err = ensemble.GenerateSet(ctx, test, gen)
-		prog.Finish()
-		if err != nil {
-			return err
-		}
-		logrus.WithField("dir", set.Dir).Info("eval: corruption set ready")
-	} else if set, err = corrupt.OpenSet(source); err != nil {
-		return err
+		e.Generate = true
+		e.Generation = ensemble.GenerateOptions{Seed: c.Uint64("seed"), RNG: mode, FrostDir: c.String("frost-dir"),
+			CacheDir: c.String("cache")}
 	}
-	var want []string
-	for _, n := range names {
-		if slices.Contains(set.Info.Corruptions, n) {
-			want = append(want, n)
-		} else if c.IsSet("corruption-list") {
-			return fmt.Errorf("eval: the corruption set %s has no %s", set.Dir, n)
-		}
-	}
-	if len(want) == 0 {
-		return fmt.Errorf("eval: the corruption set %s has none of the corruptions asked for", set.Dir)
-	}
-
-	n := c.Int("test-subset")
-	if n == 0 && set.Info.N != test.Len() {
-		return fmt.Errorf("eval: the corruption set has %d images per slice, the test set %d: give --test-subset", set.Info.N, test.Len())
-	}
-	prog := newProgress("evaluate", "slices", 1+len(want)*len(sevs))
-	r, err := ensemble.EvaluateCorruptions(ctx, net, meta, test, set, dev, ensemble.EvalOptions{Corruptions: want,
-		Severities: sevs, N: n, Source: source, Batch: c.Int("batch"), Workers: c.Int("workers"), Progress: prog.Update})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	gen, prog := newProgress("corrupt", "img", 0), newProgress("evaluate", "slices", 0)
+	e.GenerateProgress, e.Progress = gen.Update, prog.Update
+	r, err := ensemble.EvaluateCheckpoint(ctx, e)
+	gen.Finish()
 	prog.Finish()
 	if err != nil {
 		return err
 	}
-	if err := r.FillCorruptionAccuracy(); err != nil {
-		logrus.Warnf("eval: %v", err)
-	}
-	if base != nil {
-		if err := corrupt.ComputeCE(r, base); err != nil {
-			if !errors.Is(err, corrupt.ErrIncomplete) {
-				return err
-			}
-			logrus.Warnf("eval: %v", err)
-		}
-		if u := corrupt.UndefinedRelativeCE(base); len(u) > 0 {
-			logrus.Warnf("eval: relative CE undefined for %s (the baseline is not hurt by them); relative mCE averages the others",
-				strings.Join(u, ", "))
-		}
-	}
 	out := c.String("out")
 	if out == "" {
-		out = filepath.Join(filepath.Dir(evalModelFile(c.String("model"))), "eval")
+		out = ensemble.DefaultEvalDir(e.Model)
 	}
 	if err := corrupt.WriteResult(out, r); err != nil {
 		return err
@@ -184,12 +117,4 @@ func runEval(c *cli.Context) error {
 	}
 	logrus.WithFields(f).Info("eval: done")
 	return nil
-}
-
-// evalModelFile resolves a run directory to its model file.
-func evalModelFile(p string) string {
-	if st, err := os.Stat(p); err == nil && st.IsDir() {
-		return filepath.Join(p, ensemble.ModelFile)
-	}
-	return p
 }

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/data"
@@ -156,4 +160,131 @@ func setLabels(set *corrupt.Set, clean data.Dataset, n int) ([]int32, error) {
 		}
 	}
 	return out, nil
+}
+
+// CheckpointEval describes the evaluation of a saved model on a corruption
+// benchmark (what `divres eval` does).
+type CheckpointEval struct {
+	// Model is a checkpoint file or run directory; Name, if set, replaces its
+	// display name in the result.
+	Model, Name string
+	// Data is the clean dataset (default: the one the model was trained on);
+	// TestSubset the number of its first test images to use (0: all; the
+	// corruption set must then have as many per slice).
+	Data       string
+	TestSubset int
+	// Set is a corruption set directory; with Generate set, the set is instead
+	// generated from the clean test set with Generation (its Dataset,
+	// Corruptions, Severities and Workers are filled in here).
+	Set        string
+	Generate   bool
+	Generation GenerateOptions
+	// Corruptions and Severities to evaluate. When StrictCorruptions is set, a
+	// corruption the set does not have is an error; otherwise it is left out.
+	Corruptions       []string
+	StrictCorruptions bool
+	Severities        []int
+	// Baseline, if set, is the baseline's result: CE, mCE, relative CE and
+	// relative mCE are added.
+	Baseline *corrupt.Result
+	Device   torch.Device
+	// Batch and Workers as in PredictOptions.
+	Batch, Workers int
+	// GenerateProgress and Progress, if set, follow the generation of the set
+	// (images) and the evaluation (slices).
+	GenerateProgress, Progress func(done, total int)
+	// Log receives the warnings (default: the standard logrus logger).
+	Log logrus.FieldLogger
+}
+
+// EvaluateCheckpoint loads the model of e, opens its clean test set and the
+// corruption set (generating and caching it if asked), evaluates the model on
+// both and, given a baseline, computes CE and relative CE. The result is not
+// written (corrupt.WriteResult).
+func EvaluateCheckpoint(ctx context.Context, e CheckpointEval) (*corrupt.Result, error) {
+	log := e.Log
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	net, meta, err := LoadModel(e.Model, e.Device)
+	if err != nil {
+		return nil, err
+	}
+	defer net.Close()
+	if e.Name != "" {
+		meta.Model = e.Name
+	}
+	spec := e.Data
+	if spec == "" {
+		spec = meta.Dataset
+	}
+	_, test, err := data.Open(spec, data.OpenOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("eval: clean test set: %w", err)
+	}
+	if test == nil {
+		return nil, fmt.Errorf("eval: dataset %s has no test set", spec)
+	}
+	if n := e.TestSubset; n > 0 {
+		if n > test.Len() {
+			return nil, fmt.Errorf("eval: a test subset of %d images: the test set has %d", n, test.Len())
+		}
+		test = data.FirstK(test, n)
+	}
+
+	var set *corrupt.Set
+	source := e.Set
+	if e.Generate {
+		gen := e.Generation
+		gen.Dataset, gen.Corruptions, gen.Severities, gen.Workers = spec, e.Corruptions, e.Severities, e.Workers
+		gen.Progress = e.GenerateProgress
+		if set, source, err = GenerateSet(ctx, test, gen); err != nil {
+			return nil, err
+		}
+		log.WithField("dir", set.Dir).Info("eval: corruption set ready")
+	} else if set, err = corrupt.OpenSet(source); err != nil {
+		return nil, err
+	}
+	var want []string
+	for _, n := range e.Corruptions {
+		if slices.Contains(set.Info.Corruptions, n) {
+			want = append(want, n)
+		} else if e.StrictCorruptions {
+			return nil, fmt.Errorf("eval: the corruption set %s has no %s", set.Dir, n)
+		}
+	}
+	if len(want) == 0 {
+		return nil, fmt.Errorf("eval: the corruption set %s has none of the corruptions asked for", set.Dir)
+	}
+	if e.TestSubset == 0 && set.Info.N != test.Len() {
+		return nil, fmt.Errorf("eval: the corruption set has %d images per slice, the test set %d: give a test subset size",
+			set.Info.N, test.Len())
+	}
+	r, err := EvaluateCorruptions(ctx, net, meta, test, set, e.Device, EvalOptions{Corruptions: want,
+		Severities: e.Severities, N: e.TestSubset, Source: source, Batch: e.Batch, Workers: e.Workers, Progress: e.Progress})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.FillCorruptionAccuracy(); err != nil {
+		log.Warnf("eval: %v", err)
+	}
+	if base := e.Baseline; base != nil {
+		if err := corrupt.ComputeCE(r, base); err != nil {
+			if !errors.Is(err, corrupt.ErrIncomplete) {
+				return nil, err
+			}
+			log.Warnf("eval: %v", err)
+		}
+		if u := corrupt.UndefinedRelativeCE(base); len(u) > 0 {
+			log.Warnf("eval: relative CE undefined for %s (the baseline is not hurt by them); relative mCE averages the others",
+				strings.Join(u, ", "))
+		}
+	}
+	return r, nil
+}
+
+// DefaultEvalDir is where the evaluation of a model is written by default: eval/
+// beside its model file (model may be the file or its run directory).
+func DefaultEvalDir(model string) string {
+	return filepath.Join(filepath.Dir(modelPath(model)), "eval")
 }
