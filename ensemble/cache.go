@@ -1,0 +1,489 @@
+package ensemble
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/divres/divres/corrupt"
+	"github.com/divres/divres/data"
+	"github.com/divres/divres/internal/atomicfile"
+	"github.com/divres/divres/internal/npyfile"
+	"github.com/divres/divres/nets"
+	"github.com/divres/divres/torch"
+)
+
+// Slice names one input set of an evaluation: the clean test set (Corruption "")
+// or one corruption at one severity.
+type Slice struct {
+	Corruption string
+	Severity   int
+}
+
+// CleanSlice is the clean test set.
+var CleanSlice = Slice{}
+
+// IsClean reports whether s is the clean test set.
+func (s Slice) IsClean() bool { return s.Corruption == "" }
+
+// String is "clean" or "<corruption>/<severity>".
+func (s Slice) String() string {
+	if s.IsClean() {
+		return "clean"
+	}
+	return s.Corruption + "/" + strconv.Itoa(s.Severity)
+}
+
+// Outputs are one member's outputs on one slice, in input order.
+type Outputs struct {
+	N, Classes int
+	Labels     []int64
+	// Probs and Logits are N×Classes, row-major; Logits is nil when not asked for.
+	Probs, Logits []float32
+	// Features (N×D) are the penultimate features (the second output of the net's
+	// Forward); nil when not asked for or not kept for this slice.
+	D        int
+	Features []float32
+}
+
+// PoolMember is a trained model of an ensemble: a run directory (or checkpoint
+// file), its metadata and the SHA-256 of its weights file, which keys its cached
+// outputs.
+type PoolMember struct {
+	Dir  string
+	Meta Meta
+	Hash string
+}
+
+// Name is the member's display name: the run directory's base name.
+func (m PoolMember) Name() string {
+	d := m.Dir
+	if filepath.Base(d) == ModelFile {
+		d = filepath.Dir(d)
+	}
+	return filepath.Base(filepath.Clean(d))
+}
+
+// OpenPoolMembers reads the metadata of the checkpoints in dirs (run directories or
+// model files) and hashes their weights. Members must be distinct and trained on the
+// same classes (count and names) with inputs of the same shape.
+func OpenPoolMembers(dirs []string) ([]PoolMember, error) {
+	if len(dirs) == 0 {
+		return nil, errors.New("ensemble: no members")
+	}
+	out := make([]PoolMember, 0, len(dirs))
+	seen := map[string]string{}
+	for _, d := range dirs {
+		meta, file, err := ReadMeta(d)
+		if err != nil {
+			return nil, fmt.Errorf("ensemble member %s: %w", d, err)
+		}
+		h, err := hashFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("ensemble member %s: %w", d, err)
+		}
+		if prev, ok := seen[h]; ok {
+			return nil, fmt.Errorf("ensemble: members %s and %s are the same checkpoint", prev, d)
+		}
+		seen[h] = d
+		m := PoolMember{Dir: d, Meta: meta, Hash: h}
+		if len(out) > 0 {
+			a := out[0].Meta
+			if a.Classes != meta.Classes || !slices.Equal(a.ClassNames, meta.ClassNames) {
+				return nil, fmt.Errorf("ensemble: members trained on different class sets: %s has %d classes %v, %s has %d classes %v",
+					out[0].Dir, a.Classes, a.ClassNames, d, meta.Classes, meta.ClassNames)
+			}
+			if datasetName(a.Dataset) != datasetName(meta.Dataset) {
+				return nil, fmt.Errorf("ensemble: members trained on different datasets: %s on %s, %s on %s",
+					out[0].Dir, a.Dataset, d, meta.Dataset)
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// InputSlice is a slice with the images it consists of, loaded on demand.
+type InputSlice struct {
+	Slice
+	Load func() (data.Dataset, error)
+}
+
+// EvalSlices returns the clean slice (the first n images of clean; all when n is 0)
+// followed by every corruption × severity of set asked for (nil names or sevs: all of
+// the set's), in that order, each reading the first n images of its slice when it is
+// loaded. set may be nil (clean only).
+func EvalSlices(clean data.Dataset, set *corrupt.Set, names []string, sevs []int, n int) ([]InputSlice, error) {
+	if n == 0 {
+		n = clean.Len()
+	}
+	if n <= 0 || n > clean.Len() {
+		return nil, fmt.Errorf("ensemble: %d images asked; the test set has %d", n, clean.Len())
+	}
+	if clean.Len() > n {
+		clean = data.FirstK(clean, n)
+	}
+	out := []InputSlice{{Slice: CleanSlice, Load: func() (data.Dataset, error) { return clean, nil }}}
+	if set == nil {
+		return out, nil
+	}
+	if n > set.Info.N {
+		return nil, fmt.Errorf("ensemble: %d images asked; the corruption set %s has %d per slice", n, set.Dir, set.Info.N)
+	}
+	if names == nil {
+		names = set.Info.Corruptions
+	}
+	if sevs == nil {
+		sevs = set.Info.Severities
+	}
+	for _, c := range names {
+		if !slices.Contains(set.Info.Corruptions, c) {
+			return nil, fmt.Errorf("ensemble: the corruption set %s has no %s", set.Dir, c)
+		}
+	}
+	for _, s := range sevs {
+		if !slices.Contains(set.Info.Severities, s) {
+			return nil, fmt.Errorf("ensemble: the corruption set %s has no severity %d (has %v)", set.Dir, s, set.Info.Severities)
+		}
+	}
+	labels, err := setLabels(set, clean, n)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range names {
+		for _, s := range sevs {
+			out = append(out, InputSlice{Slice: Slice{Corruption: c, Severity: s}, Load: func() (data.Dataset, error) {
+				imgs, err := set.ReadRange(c, s, 0, n)
+				if err != nil {
+					return nil, err
+				}
+				return data.FromImages(imgs, labels, clean.ClassNames())
+			}})
+		}
+	}
+	return out, nil
+}
+
+// FingerprintDataset returns the SHA-256 of a dataset's content: its shape, class
+// names, labels and image bytes in order. Two slices with the same fingerprint feed
+// a model the same inputs.
+func FingerprintDataset(ds data.Dataset) (string, error) {
+	h := sha256.New()
+	c, hh, w := ds.Shape()
+	var hdr []byte
+	for _, v := range []int{ds.Len(), c, hh, w, ds.NumClasses()} {
+		hdr = binary.LittleEndian.AppendUint64(hdr, uint64(v))
+	}
+	h.Write(hdr)
+	for _, n := range ds.ClassNames() {
+		h.Write([]byte(n))
+		h.Write([]byte{0})
+	}
+	buf := make([]byte, data.ImageSize(ds))
+	var lb [8]byte
+	for i := range ds.Len() {
+		l, err := ds.Image(i, buf)
+		if err != nil {
+			return "", fmt.Errorf("fingerprint image %d: %w", i, err)
+		}
+		binary.LittleEndian.PutUint64(lb[:], uint64(l))
+		h.Write(lb[:])
+		h.Write(buf)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// PredictionCache keeps members' outputs on disk so that each member runs over each
+// input slice once: entries are DIR/<checkpoint hash>/<input fingerprint>/ with
+// probs.npy, logits.npy (float32, N×C), features.npy (float32, N×D, when kept) and
+// outputs.json (sizes, labels; written last, so an entry without it is incomplete).
+// Every file is written atomically.
+type PredictionCache struct {
+	Dir    string
+	passes atomic.Int64
+}
+
+// NewPredictionCache opens (creating) a cache in dir.
+func NewPredictionCache(dir string) (*PredictionCache, error) {
+	if dir == "" {
+		return nil, errors.New("prediction cache: no directory")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("prediction cache: %w", err)
+	}
+	return &PredictionCache{Dir: dir}, nil
+}
+
+// DefaultPredictionCacheDir is where divres caches member outputs by default.
+func DefaultPredictionCacheDir() string { return filepath.Join(data.DefaultRoot(), "predictions") }
+
+// ForwardPasses returns the number of batches this cache has run through a model
+// (0 when everything came from disk).
+func (c *PredictionCache) ForwardPasses() int64 { return c.passes.Load() }
+
+// OutputsOptions configure PredictionCache.Outputs.
+type OutputsOptions struct {
+	// Batch and Workers as in PredictOptions.
+	Batch, Workers int
+	// Logits loads the logits too (they are always computed and stored).
+	Logits bool
+	// Features loads the penultimate features of the clean slice (stored for the
+	// clean slice only: they are what activation diversity compares).
+	Features bool
+	// Progress, if set, is called after each slice with the number done and the total.
+	Progress func(done, total int)
+}
+
+type entryInfo struct {
+	Format     string  `json:"format"`
+	Member     string  `json:"member"`
+	Slice      string  `json:"slice"`
+	N          int     `json:"n"`
+	Classes    int     `json:"classes"`
+	D          int     `json:"d"`
+	Labels     []int64 `json:"labels"`
+	Checkpoint string  `json:"checkpoint"`
+	Input      string  `json:"input"`
+}
+
+const entryFormat = "divres-outputs-1"
+
+// Outputs returns every member's outputs on every slice, out[m][s], from the cache,
+// running a member's model (loaded once, on device dev) only over the slices whose
+// entry is missing. A slice's images are loaded once and fingerprinted.
+func (c *PredictionCache) Outputs(ctx context.Context, members []PoolMember, ins []InputSlice, dev torch.Device, o OutputsOptions) ([][]*Outputs, error) {
+	out := make([][]*Outputs, len(members))
+	for i := range out {
+		out[i] = make([]*Outputs, len(ins))
+	}
+	netsByMember := make([]*nets.Net, len(members))
+	defer func() {
+		for _, n := range netsByMember {
+			if n != nil {
+				n.Close()
+			}
+		}
+	}()
+	for si, in := range ins {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ds, err := in.Load()
+		if err != nil {
+			return nil, fmt.Errorf("ensemble: load %s: %w", in.Slice, err)
+		}
+		fp, err := FingerprintDataset(ds)
+		if err != nil {
+			return nil, fmt.Errorf("ensemble: %s: %w", in.Slice, err)
+		}
+		wantF := o.Features && in.IsClean()
+		for mi, m := range members {
+			dir := filepath.Join(c.Dir, m.Hash[:24], fp[:24])
+			r, err := readEntry(dir, m, fp, o.Logits, wantF)
+			if err == nil {
+				if r.N != ds.Len() {
+					err = fmt.Errorf("cached entry %s has %d samples, the slice %d", dir, r.N, ds.Len())
+				}
+			}
+			if err != nil {
+				if !errors.Is(err, os.ErrNotExist) {
+					return nil, fmt.Errorf("ensemble: prediction cache: %w (delete the entry to recompute)", err)
+				}
+				if netsByMember[mi] == nil {
+					net, _, err := LoadModel(m.Dir, dev)
+					if err != nil {
+						return nil, err
+					}
+					netsByMember[mi] = net
+				}
+				inp, err := m.Meta.Input()
+				if err != nil {
+					return nil, fmt.Errorf("ensemble member %s: %w", m.Dir, err)
+				}
+				r, err = c.run(ctx, netsByMember[mi], ds, inp, dev, o, in.IsClean())
+				if err != nil {
+					return nil, fmt.Errorf("ensemble member %s on %s: %w", m.Name(), in.Slice, err)
+				}
+				if err := writeEntry(dir, m, in.Slice, fp, r); err != nil {
+					return nil, err
+				}
+				if !o.Logits {
+					r.Logits = nil
+				}
+				if !wantF {
+					r.Features, r.D = nil, 0
+				}
+			}
+			if r.Classes != m.Meta.Classes {
+				return nil, fmt.Errorf("ensemble member %s gives %d outputs for %d classes", m.Name(), r.Classes, m.Meta.Classes)
+			}
+			out[mi][si] = r
+		}
+		if o.Progress != nil {
+			o.Progress(si+1, len(ins))
+		}
+	}
+	return out, nil
+}
+
+// run computes a model's outputs on ds: softmax probabilities, logits and (when
+// features is set) the penultimate features.
+func (c *PredictionCache) run(ctx context.Context, net *nets.Net, ds data.Dataset, in Input, dev torch.Device, o OutputsOptions, features bool) (*Outputs, error) {
+	batch := o.Batch
+	if batch <= 0 {
+		batch = 256
+	}
+	l, err := data.NewLoader(ds, in.LoaderOptions(batch, o.Workers))
+	if err != nil {
+		return nil, err
+	}
+	defer net.Store.SetTraining(net.Store.Training())
+	net.Store.SetTraining(false)
+	r := &Outputs{}
+	for b, err := range l.Batches(ctx, 0) {
+		if err != nil {
+			return nil, err
+		}
+		err := torch.Do(func(s *torch.Scope) error {
+			x := torch.FromSlice(s, b.X, []int64{int64(b.N), int64(b.C), int64(b.H), int64(b.W)}, dev)
+			lg, ft := net.Forward(x)
+			c.passes.Add(1)
+			lg = lg.ToDType(torch.Float32)
+			r.Classes = int(lg.Size(1))
+			lv, err := lg.Float32s()
+			if err != nil {
+				return err
+			}
+			pv, err := lg.Softmax(1).Float32s()
+			if err != nil {
+				return err
+			}
+			r.Logits, r.Probs = append(r.Logits, lv...), append(r.Probs, pv...)
+			if features {
+				if ft == nil {
+					return fmt.Errorf("the model returns no features")
+				}
+				ft = ft.ToDType(torch.Float32).Reshape([]int64{int64(b.N), -1})
+				r.D = int(ft.Size(1))
+				fv, err := ft.Float32s()
+				if err != nil {
+					return err
+				}
+				r.Features = append(r.Features, fv...)
+			}
+			for i := range b.N {
+				r.Labels = append(r.Labels, b.Y[i])
+			}
+			return nil
+		}, torch.Inference())
+		r.N += b.N
+		b.Release()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// writeEntry stores r in dir: the arrays first, outputs.json last.
+func writeEntry(dir string, m PoolMember, s Slice, fp string, r *Outputs) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("prediction cache: %w", err)
+	}
+	write := func(name string, shape []int, v []float32) error {
+		return atomicfile.Write(filepath.Join(dir, name), func(w io.Writer) error { return npyfile.WriteFloat32(w, shape, v) })
+	}
+	if err := write("probs.npy", []int{r.N, r.Classes}, r.Probs); err != nil {
+		return fmt.Errorf("prediction cache: %w", err)
+	}
+	if err := write("logits.npy", []int{r.N, r.Classes}, r.Logits); err != nil {
+		return fmt.Errorf("prediction cache: %w", err)
+	}
+	if r.Features != nil {
+		if err := write("features.npy", []int{r.N, r.D}, r.Features); err != nil {
+			return fmt.Errorf("prediction cache: %w", err)
+		}
+	}
+	info := entryInfo{Format: entryFormat, Member: m.Dir, Slice: s.String(), N: r.N, Classes: r.Classes, D: r.D,
+		Labels: r.Labels, Checkpoint: m.Hash, Input: fp}
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, "outputs.json"), append(b, '\n')); err != nil {
+		return fmt.Errorf("prediction cache: %w", err)
+	}
+	return nil
+}
+
+// readEntry reads a cache entry; an error wrapping os.ErrNotExist means there is
+// none (or it lacks what is asked for).
+func readEntry(dir string, m PoolMember, fp string, logits, features bool) (*Outputs, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "outputs.json"))
+	if err != nil {
+		return nil, err
+	}
+	var info entryInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		return nil, fmt.Errorf("%s/outputs.json: %w", dir, err)
+	}
+	if info.Format != entryFormat || info.Checkpoint != m.Hash || info.Input != fp {
+		return nil, fmt.Errorf("%s/outputs.json: not the entry of this checkpoint and input", dir)
+	}
+	if len(info.Labels) != info.N {
+		return nil, fmt.Errorf("%s/outputs.json: %d labels for %d samples", dir, len(info.Labels), info.N)
+	}
+	if features && info.D == 0 {
+		return nil, fmt.Errorf("%s: no features stored: %w", dir, os.ErrNotExist)
+	}
+	r := &Outputs{N: info.N, Classes: info.Classes, Labels: info.Labels}
+	read := func(name string, cols int) ([]float32, error) {
+		f, err := npyfile.Open(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if len(f.Shape) != 2 || f.Shape[0] != info.N || f.Shape[1] != cols {
+			return nil, fmt.Errorf("%s/%s has shape %v, want (%d, %d)", dir, name, f.Shape, info.N, cols)
+		}
+		return f.ReadFloat32s(0, f.Elems())
+	}
+	if r.Probs, err = read("probs.npy", info.Classes); err != nil {
+		return nil, err
+	}
+	if logits {
+		if r.Logits, err = read("logits.npy", info.Classes); err != nil {
+			return nil, err
+		}
+	}
+	if features {
+		r.D = info.D
+		if r.Features, err = read("features.npy", info.D); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
