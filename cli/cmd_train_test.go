@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/divres/divres/bench"
 	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/data"
 )
@@ -67,7 +68,7 @@ func TestTrainEvalBenchCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b benchStats
+	var b bench.Stats
 	if err := json.Unmarshal([]byte(out), &b); err != nil {
 		t.Fatalf("%v in %q", err, out)
 	}
