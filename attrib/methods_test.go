@@ -289,3 +289,34 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalized: attributions through a normalising front end are the chain rule
+// of the plain ones: ∂f(N(x))/∂x = ∂f/∂z(N(x)) / std.
+func TestNormalized(t *testing.T) {
+	m := newAttrCNN(t, torch.Float64, weightsPath)
+	s := torch.NewScope()
+	defer s.Close()
+	x := refTensor(t, s, "inputs", torch.Float64).Narrow(0, 0, 2)
+	tg := Labels([]int64{3, 5})
+	nm, err := Normalized(m, []float32{0.5}, []float32{0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Attribute(s, nm, x, tg, Options{Method: SaliencySigned})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Attribute(s, m, x.SubScalar(0.5).DivScalar(0.25), tg, Options{Method: SaliencySigned})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(t, values(t, a.Maps), values(t, b.Maps.DivScalar(0.25))); d > 1e-15 {
+		t.Errorf("normalised saliency differs from the chain rule by %g", d)
+	}
+	if _, err := Normalized(m, []float32{0.5, 0.5}, []float32{1, 1}); err == nil {
+		t.Error("two constants for one channel: no error")
+	}
+	if _, err := Normalized(m, []float32{0.5}, []float32{0}); err == nil {
+		t.Error("zero standard deviation: no error")
+	}
+}

@@ -156,3 +156,45 @@ func (m Model) targetLogits(s *torch.Scope, x, t *torch.Tensor) (*torch.Tensor, 
 	}, torch.NoGrad())
 	return out, err
 }
+
+// Normalized returns m with the per-channel normalisation (x − mean)/std in front
+// of its network, so that attributions are with respect to the unnormalised
+// pixels (the inputs of a trained run).
+func Normalized(m Model, mean, std []float32) (Model, error) {
+	if len(mean) != len(std) || len(mean) == 0 {
+		return Model{}, fmt.Errorf("attrib: %d means and %d standard deviations", len(mean), len(std))
+	}
+	for i, s := range std {
+		if !(s > 0) {
+			return Model{}, fmt.Errorf("attrib: standard deviation %g of channel %d", s, i)
+		}
+	}
+	c := int64(len(mean))
+	if m.InChannels > 0 && m.InChannels != c {
+		return Model{}, fmt.Errorf("attrib: %d normalisation constants for %d channels", c, m.InChannels)
+	}
+	opts := []torch.Option{m.Store.DType(), m.Store.Device()}
+	n := &normNet{inner: m.Net,
+		mean: torch.FromSlice(nil, mean, []int64{1, c, 1, 1}).ToOpts(false, opts...),
+		std:  torch.FromSlice(nil, std, []int64{1, c, 1, 1}).ToOpts(false, opts...)}
+	if err := n.mean.Err(); err != nil {
+		return Model{}, err
+	}
+	if err := n.std.Err(); err != nil {
+		return Model{}, err
+	}
+	m.Net = n
+	m.InChannels = c
+	return m, nil
+}
+
+// normNet normalises its input and runs the inner network.
+type normNet struct {
+	inner     nets.Model
+	mean, std *torch.Tensor
+}
+
+// Forward implements nets.Model.
+func (n *normNet) Forward(x *torch.Tensor) (logits, features *torch.Tensor) {
+	return n.inner.Forward(x.Sub(n.mean).Div(n.std))
+}
