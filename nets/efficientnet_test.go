@@ -2,51 +2,10 @@ package nets
 
 import (
 	"math"
-	"strings"
 	"testing"
 
 	"github.com/divres/divres/torch"
 )
-
-func TestEfficientNetB0Parity(t *testing.T) {
-	// After the training-mode forward only the BatchNorm statistics of the stem and
-	// of the blocks up to the first one with stochastic depth (block 2, the second
-	// of stage 2: its branch runs before its own drop) are deterministic.
-	early := func(name string) bool {
-		for _, p := range []string{"features.0.", "features.1.", "features.2.0.", "features.2.1."} {
-			if strings.HasPrefix(name, p) {
-				return true
-			}
-		}
-		return false
-	}
-	nbParity(t, "efficientnet", "efficientnet_b0", 0.1, true, early)
-}
-
-func TestEfficientNetB0Steps(t *testing.T) {
-	// Features at widths 0.25 (CIFAR) and 0.125 (ImageNet): 4 × makeDivisible(320 ×
-	// width, 8) = 4 × 80 and 4 × 40.
-	nbCheckSteps(t, "efficientnet_b0", map[Style]int64{CIFAR: 320, ImageNet: 160})
-}
-
-func TestEfficientNetB0CIFARRows(t *testing.T) { nbCheckTorchvisionRows(t, "efficientnet_b0") }
-
-func TestEfficientNetB0MACs(t *testing.T) {
-	// PyTorch forward hooks on Conv2d and Linear (nets_b_gen.py counts), width 1.
-	nbCheckMACs(t, "efficientnet_b0", CIFAR, 32, 116167168)
-	nbCheckMACs(t, "efficientnet_b0", ImageNet, 224, 384547552)
-}
-
-func TestEfficientNetB0Init(t *testing.T) {
-	// torchvision: Kaiming-normal fan-out convolutions, zero conv biases, the
-	// classifier uniform in ±1/√classes with zero bias.
-	nbCheckInit(t, "efficientnet_b0", Config{Style: ImageNet, Classes: 100}, []nbInitCheck{
-		{param: "features.8.0.weight", std: math.Sqrt(2.0 / 1280)},
-		{param: "features.2.0.block.2.fc1.bias", zero: true},
-		{param: "classifier.1.weight", std: 0.1 / math.Sqrt(3), bound: 0.1},
-		{param: "classifier.1.bias", zero: true},
-	})
-}
 
 func TestStochasticDepth(t *testing.T) {
 	// Row mode (EfficientNet, ConvNeXt): whole samples are dropped with probability p

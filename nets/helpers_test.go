@@ -1,7 +1,6 @@
 package nets
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,8 +9,8 @@ import (
 )
 
 // Helpers shared by the tests of every family: one training step with its gradient
-// report, the classifier layer, PyTorch parity files, and the body of the
-// training-step benchmarks.
+// report, the classifier layer, the largest difference of two tensors, and the
+// body of the training-step benchmarks.
 
 // stepResult is what a forward/backward pass produced.
 type stepResult struct {
@@ -97,6 +96,40 @@ func randomizeZeroParams(t *testing.T, n *Net) {
 	}
 }
 
+// withoutStochasticDepth readies an EfficientNet or ConvNeXt for the training
+// steps of TestTrainingSteps: zero-initialised parameters get random values, and
+// stochastic depth is off (it may drop a block for the whole batch, leaving it
+// without gradient; its randomness is tested on its own).
+func withoutStochasticDepth(t *testing.T, n *Net) {
+	t.Helper()
+	randomizeZeroParams(t, n)
+	found := 0
+	var walk func(m Module)
+	walk = func(m Module) {
+		switch m := m.(type) {
+		case Seq:
+			for _, x := range m {
+				walk(x)
+			}
+		case *cnBlock:
+			m.drop.P = 0
+			found++
+		case *mbConv:
+			m.drop.P = 0
+			found++
+		}
+	}
+	switch m := n.Model.(type) {
+	case *ConvNeXt:
+		walk(m.features)
+	case *poolHead:
+		walk(m.features)
+	}
+	if found == 0 {
+		t.Fatalf("%s: no stochastic depth found", n.Spec.Name)
+	}
+}
+
 // classifierWeight returns the last 2-D-or-more parameter with `classes` rows: the
 // final classifier layer's weight, and its bias if the next entry is one.
 func classifierWeight(n *Net) (w, b *torch.Var) {
@@ -113,68 +146,6 @@ func classifierWeight(n *Net) (w, b *torch.Var) {
 		return v, b
 	}
 	return nil, nil
-}
-
-// checkParity builds arch uninitialised with cfg, loads PyTorch's state_dict from the
-// safetensors file weights, and compares, in evaluation mode, the logits and features
-// for the "input" of the safetensors file io with its "logits" and "features" (see
-// parityClose for tol and relative). Then, if extra is not nil, it calls extra with
-// the net and io's tensors in the same no-grad scope, for the checks that only some
-// parity files support.
-func checkParity(t *testing.T, arch string, cfg Config, weights, io string, tol float64, relative bool,
-	extra func(n *Net, ref map[string]*torch.Tensor, s *torch.Scope) error) {
-	t.Helper()
-	n, err := NewUninitialized(arch, cfg, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	if _, err := n.Store.Load(weights, true); err != nil {
-		t.Fatal(err)
-	}
-	what := strings.TrimSuffix(filepath.Base(io), "_io.safetensors")
-	err = torch.Do(func(s *torch.Scope) error {
-		ref, _, err := torch.LoadSafetensors(io, s, torch.CPU)
-		if err != nil {
-			return err
-		}
-		n.Store.SetTraining(false)
-		logits, feats := n.Forward(ref["input"])
-		parityClose(t, what+": eval logits", logits, ref["logits"], tol, relative)
-		parityClose(t, what+": eval features", feats, ref["features"], tol, relative)
-		if extra == nil {
-			return nil
-		}
-		return extra(n, ref, s)
-	}, torch.NoGrad())
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// parityClose compares got with PyTorch's want: the largest absolute difference may
-// be tol at most, times max(1, max |want|) when relative (for values that reach the
-// hundreds, e.g. running variances). A larger difference is reported with t.Errorf;
-// the difference is logged.
-func parityClose(t *testing.T, what string, got, want *torch.Tensor, tol float64, relative bool) {
-	t.Helper()
-	if want == nil {
-		t.Fatalf("%s: no reference", what)
-	}
-	d := maxAbsDiff(t, what, got, want)
-	scale, err := want.Abs().Max().Item()
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	bound := tol
-	if relative {
-		bound = tol * max(1, scale)
-	}
-	if d > bound {
-		t.Errorf("%s: max |Go − PyTorch| = %.3g, more than %.3g (values up to %.3g)", what, d, bound, scale)
-		return
-	}
-	t.Logf("%s: max |Go − PyTorch| = %.2g (values up to %.3g)", what, d, scale)
 }
 
 // maxAbsDiff returns max |a − b| (computed in float64) of two same-shaped tensors; a

@@ -21,23 +21,12 @@ func mixerFormula(in, image, patch, d, depth, classes int64) int64 {
 	return stem + depth*(norms+tokenMLP+channelMLP) + 2*d + d*classes + classes
 }
 
-func TestMixerParameterCounts(t *testing.T) {
+// TestMixerFormula checks the formula against published counts (archTable
+// compares the models with it).
+func TestMixerFormula(t *testing.T) {
 	// Mixer-B/16 with 1000 classes has 59,880,472 parameters (the published 59.88 M).
 	if got := mixerFormula(3, 224, 16, 768, 12, 1000); got != 59_880_472 {
 		t.Fatalf("formula gives %d for Mixer-B/16, want 59,880,472", got)
-	}
-	for _, c := range []struct {
-		cfg  Config
-		want int64
-	}{
-		{Config{Style: ImageNet, Classes: 1000}, mixerFormula(3, 224, 16, 768, 12, 1000)},
-		{Config{Style: ImageNet}, 59_119_162},
-		{Config{Style: CIFAR}, mixerFormula(3, 32, 4, 256, 8, 10)},
-		{Config{Style: CIFAR, Width: 0.5, InChannels: 1, Classes: 100}, mixerFormula(1, 32, 4, 128, 8, 100)},
-	} {
-		if got := ncCount(t, "mlp_mixer", c.cfg); got != c.want {
-			t.Errorf("mlp_mixer %+v: %d parameters, formula %d", c.cfg, got, c.want)
-		}
 	}
 	if got := mixerFormula(3, 32, 4, 256, 8, 10); got != 4_360_970 {
 		t.Errorf("CIFAR mixer: formula %d, documented 4,360,970", got)
@@ -77,12 +66,6 @@ func TestMixerStateDictNames(t *testing.T) {
 	}
 }
 
-func TestMixerForwardBackward(t *testing.T) {
-	ncTrain(t, "mlp_mixer", Config{Style: CIFAR, Width: 0.25}, 32)
-	ncTrain(t, "mlp_mixer", Config{Style: CIFAR, Width: 0.125, InChannels: 1, Classes: 100}, 32)
-	ncTrain(t, "mlp_mixer", Config{Style: ImageNet, Width: 0.0625}, 224)
-}
-
 func TestMixerRejectsOtherSizes(t *testing.T) {
 	n, err := New("mlp_mixer", Config{Style: CIFAR, Width: 0.125}, torch.CPU)
 	if err != nil {
@@ -99,8 +82,4 @@ func TestMixerRejectsOtherSizes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "takes (N, C, 32, 32)") {
 		t.Errorf("a 28×28 input given to a mixer built for 32×32: error %v", err)
 	}
-}
-
-func TestMixerParity(t *testing.T) {
-	ncParity(t, "mlp_mixer", CIFAR, 0.125, "mixer/mlp_mixer_cifar_w0.125")
 }
