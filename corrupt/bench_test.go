@@ -50,10 +50,7 @@ func referenceThroughput() map[string]float64 {
 func BenchmarkCorruption(b *testing.B) {
 	imgs := benchInputs(b)
 	ref := referenceThroughput()
-	opt := &Options{Params: CIFAR}
-	if ft, err := LoadFrostDir(sharedCorrupt + "/frost"); err == nil {
-		opt.Frost = ft
-	}
+	opt := &Options{Params: CIFAR, Frost: mustParityFrost(b)}
 	for _, c := range All() {
 		b.Run(c.Name, func(b *testing.B) {
 			rng := &StreamRNG{}
@@ -93,10 +90,7 @@ func BenchmarkSuite(b *testing.B) {
 	for i := range imgs {
 		imgs[i] = base[i%len(base)]
 	}
-	opt := &Options{Params: CIFAR}
-	if ft, err := LoadFrostDir(sharedCorrupt + "/frost"); err == nil {
-		opt.Frost = ft
-	}
+	opt := &Options{Params: CIFAR, Frost: mustParityFrost(b)}
 	cs := All()
 	cfg := RunConfig{Corruptions: cs, Severities: []int{1, 2, 3, 4, 5}, Workers: 2, Options: opt}
 	cpu0 := processCPUSeconds()

@@ -14,10 +14,7 @@ import (
 //	go test -run '^$' -bench 'Severities' -benchtime 2000x ./corrupt
 func BenchmarkSeverities(b *testing.B) {
 	imgs := benchInputs(b)
-	opt := &Options{Params: CIFAR}
-	if ft, err := LoadFrostDir(sharedCorrupt + "/frost"); err == nil {
-		opt.Frost = ft
-	}
+	opt := &Options{Params: CIFAR, Frost: mustParityFrost(b)}
 	for _, c := range All() {
 		for sev := 1; sev <= 5; sev++ {
 			b.Run(fmt.Sprintf("%s/%d", c.Name, sev), func(b *testing.B) {

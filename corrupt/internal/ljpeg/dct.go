@@ -173,20 +173,6 @@ func newQuantizer(qt *[64]uint16) *quantizer {
 	return z
 }
 
-// quantize writes the quantised coefficients of ws (natural order) to out.
-func (z *quantizer) quantize(out *[64]int16, ws *[64]int32) {
-	for i := 0; i < 64; i++ {
-		t := ws[i]
-		if t < 0 {
-			p := (uint64(uint32(-t)+z.corr[i]) * uint64(z.recip[i])) >> z.shift[i]
-			out[i] = -int16(p)
-		} else {
-			p := (uint64(uint32(t)+z.corr[i]) * uint64(z.recip[i])) >> z.shift[i]
-			out[i] = int16(p)
-		}
-	}
-}
-
 // idctLimit maps the IDCT output (before the +128 level shift), masked to 10 bits,
 // to a sample: libjpeg's post-IDCT range-limit table. Values within ±512 are
 // clamped to 0..255; values further out wrap around, as in libjpeg.

@@ -67,15 +67,6 @@ type decoder struct {
 
 var errTruncated = errors.New("unexpected end of data")
 
-func (d *decoder) u8() (int, error) {
-	if d.pos >= len(d.data) {
-		return 0, errTruncated
-	}
-	b := d.data[d.pos]
-	d.pos++
-	return int(b), nil
-}
-
 func (d *decoder) u16() (int, error) {
 	if d.pos+2 > len(d.data) {
 		return 0, errTruncated

@@ -1,13 +1,12 @@
-// Package ljpeg is a baseline JPEG encoder and a baseline/progressive JPEG decoder
-// whose arithmetic reproduces libjpeg-turbo 2.1 bit for bit, as used by Pillow 9.4
-// (JPEG corruption of CIFAR-10-C / ImageNet-C) and OpenCV 4.6 (frost textures).
+// Package ljpeg is a JPEG round trip and a baseline/progressive JPEG decoder whose
+// arithmetic reproduces libjpeg-turbo 2.1 bit for bit, as used by Pillow 9.4 (JPEG
+// corruption of CIFAR-10-C / ImageNet-C) and OpenCV 4.6 (frost textures).
 //
-// The encoder is what Pillow's Image.save(f, "JPEG", quality=q) produces for an RGB
-// image: JFIF, baseline, the standard quantisation tables scaled by quality, the
-// standard (non-optimised) Huffman tables, YCbCr with 4:2:0 chroma subsampling,
-// libjpeg's fixed-point colour conversion, h2v2 downsampling with its alternating
-// rounding bias, and the "islow" integer forward DCT with libjpeg-turbo's
-// reciprocal quantisation.
+// The round trip compresses as Pillow's Image.save(f, "JPEG", quality=q) does for an
+// RGB image (baseline, the standard quantisation tables scaled by quality, YCbCr with
+// 4:2:0 chroma subsampling, libjpeg's fixed-point colour conversion, h2v2
+// downsampling with its alternating rounding bias, the "islow" integer forward DCT
+// with libjpeg-turbo's reciprocal quantisation) and decompresses the result.
 //
 // The decoder reproduces libjpeg-turbo's default decompression: the "islow" integer
 // inverse DCT with its range-limit table, fancy (triangle) chroma upsampling, and
@@ -20,6 +19,8 @@
 // never receive their final refinement scan (complete files, as every encoder
 // writes them, are exact), arithmetic coding, 12-bit and lossless JPEG, CMYK.
 //
-// RoundTrip computes Decode(Encode(img)) without the entropy coding, which is
-// lossless and can be skipped.
+// RoundTrip computes the decoded pixels without the entropy coding, which is
+// lossless and can be skipped. The tests hold the full encoder (standard Huffman
+// tables, JFIF headers), which writes Pillow's bytes exactly, and check RoundTrip
+// against decoding its output.
 package ljpeg

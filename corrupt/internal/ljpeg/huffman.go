@@ -5,12 +5,6 @@ import (
 	"fmt"
 )
 
-// huffEncoder maps a symbol to its code (right-aligned) and code length.
-type huffEncoder struct {
-	code [256]uint16
-	size [256]uint8
-}
-
 // canonicalCodes assigns the canonical codes of a table (JPEG Annex C): codes of
 // each length are consecutive, and the first code of length l+1 is twice the code
 // after the last code of length l. Like libjpeg, it rejects tables whose codes of
@@ -38,21 +32,6 @@ func canonicalCodes(spec *huffSpec) (codes []uint16, sizes []uint8, err error) {
 		code <<= 1
 	}
 	return codes, sizes, nil
-}
-
-// newHuffEncoder derives the encoding table of a (valid) specification.
-func newHuffEncoder(spec *huffSpec) *huffEncoder {
-	codes, sizes, err := canonicalCodes(spec)
-	if err != nil {
-		panic("ljpeg: invalid built-in Huffman table: " + err.Error())
-	}
-	e := &huffEncoder{}
-	for i := range codes {
-		s := spec.symbols[i]
-		e.code[s] = codes[i]
-		e.size[s] = sizes[i]
-	}
-	return e
 }
 
 const lookBits = 9 // bits resolved by one table lookup when decoding
@@ -109,11 +88,3 @@ func newHuffDecoder(spec *huffSpec, isDC bool) (*huffDecoder, error) {
 	}
 	return d, nil
 }
-
-// The standard tables, derived once.
-var (
-	encDCLuma   = newHuffEncoder(&stdDCLuma)
-	encACLuma   = newHuffEncoder(&stdACLuma)
-	encDCChroma = newHuffEncoder(&stdDCChroma)
-	encACChroma = newHuffEncoder(&stdACChroma)
-)

@@ -1,10 +1,5 @@
 package ljpeg
 
-import "fmt"
-
-// maxDim is the largest width or height a baseline JPEG frame can describe.
-const maxDim = 65535
-
 // layout is the block geometry of a 4:2:0 YCbCr frame as libjpeg's compressor
 // lays it out: MCUs of 16×16 pixels holding 2×2 luma blocks and one block of each
 // chroma component.
@@ -27,17 +22,6 @@ func newLayout(w, h int) layout {
 	l.ySize = l.yStride * 16 * l.mcuY
 	l.cSize = l.cStride * 8 * l.mcuY
 	return l
-}
-
-// checkRGB validates an interleaved RGB image.
-func checkRGB(pix []uint8, w, h int) error {
-	if w < 1 || h < 1 || w > maxDim || h > maxDim {
-		return fmt.Errorf("jpeg: image size %d×%d out of range 1..%d", w, h, maxDim)
-	}
-	if len(pix) != w*h*3 {
-		return fmt.Errorf("jpeg: %d bytes for a %d×%d RGB image, want %d", len(pix), w, h, w*h*3)
-	}
-	return nil
 }
 
 // prepare converts RGB to the planes libjpeg's compressor feeds to the forward DCT:

@@ -5,10 +5,11 @@ import (
 	"sync"
 )
 
-// RoundTrip returns the pixels of Decode(Encode(pix, w, h, quality)), the JPEG
-// corruption, without the entropy coding (which is lossless): colour conversion,
-// downsampling, forward DCT, quantisation, dequantisation, inverse DCT, upsampling
-// and colour conversion back, each exactly as libjpeg-turbo computes it.
+// RoundTrip returns the pixels Decode gives for the JPEG that Pillow writes of pix
+// at quality (Image.save(f, "JPEG", quality=quality)), the JPEG corruption, without
+// the entropy coding (which is lossless): colour conversion, downsampling, forward
+// DCT, quantisation, dequantisation, inverse DCT, upsampling and colour conversion
+// back, each exactly as libjpeg-turbo computes it.
 func RoundTrip(pix []uint8, w, h, quality int) ([]uint8, error) {
 	dst := make([]uint8, len(pix))
 	if err := RoundTripTo(dst, pix, w, h, quality); err != nil {

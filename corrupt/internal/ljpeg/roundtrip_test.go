@@ -39,7 +39,7 @@ func TestRoundTripEqualsEncodeDecode(t *testing.T) {
 		w, h := sz[0], sz[1]
 		pix := testImage(w, h, uint64(si))
 		for _, q := range qualities {
-			enc, err := Encode(pix, w, h, q)
+			enc, err := encode(pix, w, h, q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,13 +84,13 @@ func TestRoundTripInPlaceAndErrors(t *testing.T) {
 		if _, err := RoundTrip(make([]uint8, c.n), c.w, c.h, c.q); err == nil {
 			t.Errorf("RoundTrip(%d bytes, %d×%d, q%d): no error", c.n, c.w, c.h, c.q)
 		}
-		if _, err := Encode(make([]uint8, c.n), c.w, c.h, c.q); err == nil {
-			t.Errorf("Encode(%d bytes, %d×%d, q%d): no error", c.n, c.w, c.h, c.q)
+		if _, err := encode(make([]uint8, c.n), c.w, c.h, c.q); err == nil {
+			t.Errorf("encode(%d bytes, %d×%d, q%d): no error", c.n, c.w, c.h, c.q)
 		}
 	}
 	// Beyond the JPEG frame limit Encode fails and RoundTrip still works.
 	wide := testImage(70000, 1, 5)
-	if _, err := Encode(wide, 70000, 1, 50); err == nil {
+	if _, err := encode(wide, 70000, 1, 50); err == nil {
 		t.Error("Encode of a 70000-pixel-wide image: no error")
 	}
 	if _, err := RoundTrip(wide, 70000, 1, 50); err != nil {
@@ -153,7 +153,7 @@ func BenchmarkJPEGRoundTrip(b *testing.B) {
 func BenchmarkEncode32(b *testing.B) {
 	pix := testImage(32, 32, 1)
 	for b.Loop() {
-		if _, err := Encode(pix, 32, 32, 58); err != nil {
+		if _, err := encode(pix, 32, 32, 58); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -161,7 +161,7 @@ func BenchmarkEncode32(b *testing.B) {
 
 func BenchmarkDecode32(b *testing.B) {
 	pix := testImage(32, 32, 1)
-	enc, _ := Encode(pix, 32, 32, 58)
+	enc, _ := encode(pix, 32, 32, 58)
 	for b.Loop() {
 		if _, _, _, _, err := Decode(enc); err != nil {
 			b.Fatal(err)
