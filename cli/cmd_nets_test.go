@@ -137,7 +137,7 @@ func maxAbsDiff(a, b []float32) float64 {
 }
 
 // TestPredictPyTorchParity runs predict on the PyTorch reference cases of the nets
-// package (weights, input and outputs made by nets/testdata/nets_c_gen.py).
+// package (weights, input and outputs made by nets/testdata/gen_reference.py).
 func TestPredictPyTorchParity(t *testing.T) {
 	for _, c := range []struct {
 		arch, style, width, file string
