@@ -14,8 +14,9 @@ import (
 //
 // Budget: width 1/8 in the CIFAR style and 1/16 in the ImageNet style, batch 2,
 // at the spec's MinInput; an architecture whose forward pass at that width and size
-// costs more than allBudgetMACs multiply-accumulates per image is skipped (logged),
-// so that the whole package stays well under a minute of CPU on 2 cores.
+// costs more than allBudgetMACs multiply-accumulates per image fails (its MinSize
+// is too large for the test budget), so that the whole package stays well under a
+// minute of CPU on 2 cores.
 
 const (
 	allClasses    = 7 // odd, so that it is not mistaken for a channel count
@@ -58,7 +59,8 @@ func allCheckArchitecture(t *testing.T, spec *Spec, st Style) {
 		t.Errorf("MACs at %d = %d, want > 0", size, macs)
 	}
 	if macs > allBudgetMACs {
-		t.Skipf("%.2f GMACs per image at width %g and size %d: over the test budget", float64(macs)/1e9, cfg.Width, size)
+		t.Fatalf("%.2f GMACs per image at width %g and size %d: over the test budget of %.2f", float64(macs)/1e9, cfg.Width, size,
+			float64(allBudgetMACs)/1e9)
 	}
 	r := trainStep(t, n, size, allBatch)
 	if len(r.logits) != 2 || r.logits[0] != allBatch || r.logits[1] != allClasses {
