@@ -487,3 +487,109 @@ func readEntry(dir string, m PoolMember, fp string, logits, features bool) (*Out
 	}
 	return r, nil
 }
+
+// PoolSetup describes how to build a Pool from members' run directories: the clean
+// test set, the corruption set and what to keep of the outputs.
+type PoolSetup struct {
+	// Members are run directories or model files.
+	Members []string
+	// Data is the clean dataset (default: the members' training dataset);
+	// TestSubset the number of its first test images to use (0: all).
+	Data       string
+	TestSubset int
+	// Set is a corruption set directory, or with Generate set the set is generated
+	// from the clean test set with Generation (Dataset, Corruptions, Severities and
+	// Workers are filled in here); with neither, only the clean test set is used.
+	Set        string
+	Generate   bool
+	Generation GenerateOptions
+	// Corruptions (nil: all of the set's) and Severities (nil: all of the set's).
+	// A corruption the set lacks is an error.
+	Corruptions []string
+	Severities  []int
+	// CacheDir holds the prediction cache (default DefaultPredictionCacheDir).
+	CacheDir string
+	Device   torch.Device
+	// Outputs says what to keep (Batch, Workers, Logits, Features, Progress).
+	Outputs OutputsOptions
+	// GenerateProgress follows the generation of the corruption set (images).
+	GenerateProgress func(done, total int)
+}
+
+// LoadPool opens the members (OpenPoolMembers), their clean test set and the
+// corruption set, and fills the pool's outputs from the prediction cache, running
+// each member only over the slices not cached yet. It returns the pool, the
+// description of the corruption source ("" for clean only), the dataset's name and
+// the number of forward passes run.
+func LoadPool(ctx context.Context, o PoolSetup) (p *Pool, source, dataset string, passes int64, err error) {
+	members, err := OpenPoolMembers(o.Members)
+	if err != nil {
+		return nil, "", "", 0, err
+	}
+	spec := o.Data
+	if spec == "" {
+		spec = members[0].Meta.Dataset
+	}
+	_, test, err := data.Open(spec, data.OpenOptions{})
+	if err != nil {
+		return nil, "", "", 0, fmt.Errorf("ensemble: clean test set: %w", err)
+	}
+	if test == nil {
+		return nil, "", "", 0, fmt.Errorf("ensemble: dataset %s has no test set", spec)
+	}
+	if n := test.NumClasses(); n != members[0].Meta.Classes {
+		return nil, "", "", 0, fmt.Errorf("ensemble: the test set %s has %d classes, the members %d", spec, n, members[0].Meta.Classes)
+	}
+	if n := o.TestSubset; n > 0 {
+		if n > test.Len() {
+			return nil, "", "", 0, fmt.Errorf("ensemble: a test subset of %d images: the test set has %d", n, test.Len())
+		}
+		test = data.FirstK(test, n)
+	}
+	var set *corrupt.Set
+	switch {
+	case o.Generate:
+		gen := o.Generation
+		gen.Dataset, gen.Corruptions, gen.Severities, gen.Workers = spec, o.Corruptions, o.Severities, o.Outputs.Workers
+		if gen.Corruptions == nil {
+			gen.Corruptions = slices.Clone(corrupt.Names)
+		}
+		if gen.Severities == nil {
+			gen.Severities = []int{1, 2, 3, 4, 5}
+		}
+		gen.Progress = o.GenerateProgress
+		if set, source, err = GenerateSet(ctx, test, gen); err != nil {
+			return nil, "", "", 0, err
+		}
+	case o.Set != "":
+		if set, err = corrupt.OpenSet(o.Set); err != nil {
+			return nil, "", "", 0, err
+		}
+		source = o.Set
+		if o.TestSubset == 0 && set.Info.N != test.Len() {
+			return nil, "", "", 0, fmt.Errorf("ensemble: the corruption set has %d images per slice, the test set %d: give a test subset size",
+				set.Info.N, test.Len())
+		}
+	}
+	ins, err := EvalSlices(test, set, o.Corruptions, o.Severities, test.Len())
+	if err != nil {
+		return nil, "", "", 0, err
+	}
+	dir := o.CacheDir
+	if dir == "" {
+		dir = DefaultPredictionCacheDir()
+	}
+	cache, err := NewPredictionCache(dir)
+	if err != nil {
+		return nil, "", "", 0, err
+	}
+	outs, err := cache.Outputs(ctx, members, ins, o.Device, o.Outputs)
+	if err != nil {
+		return nil, "", "", 0, err
+	}
+	p = &Pool{Members: members, Outputs: outs}
+	for _, in := range ins {
+		p.Slices = append(p.Slices, in.Slice)
+	}
+	return p, source, datasetName(spec), cache.ForwardPasses(), nil
+}

@@ -3,8 +3,8 @@ package ensemble
 import (
 	"context"
 	"math"
-	"os"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -514,4 +515,47 @@ func DiversityInputs(outs []*Outputs) diversity.Inputs {
 		}
 	}
 	return in
+}
+
+// TableMetrics returns the targets of the ensembles table (diversity.ReadEnsembles)
+// for one result: accuracy (1 − clean error), corruption_accuracy, mce and
+// relative_mce (when computed), accuracy/<corruption> (over its evaluated
+// severities), accuracy/<corruption>/<severity> and accuracy/severity/<severity>
+// (over the evaluated corruptions). Undefined values are NaN.
+func TableMetrics(r *corrupt.Result) map[string]float64 {
+	m := map[string]float64{"accuracy": 1 - r.CleanError, "mce": math.NaN(), "relative_mce": math.NaN()}
+	if len(r.Errors) > 0 {
+		m["corruption_accuracy"] = r.CorruptionAccuracy
+	}
+	if r.MCE != nil {
+		m["mce"] = *r.MCE
+	}
+	if r.RelativeMCE != nil {
+		m["relative_mce"] = *r.RelativeMCE
+	}
+	var sevSum [corrupt.NumSeverities]float64
+	var sevN [corrupt.NumSeverities]int
+	for c, row := range r.Errors {
+		var s float64
+		n := 0
+		for i, e := range row {
+			if e < 0 {
+				continue
+			}
+			m["accuracy/"+c+"/"+strconv.Itoa(i+1)] = 1 - e
+			s += e
+			n++
+			sevSum[i] += e
+			sevN[i]++
+		}
+		if n > 0 {
+			m["accuracy/"+c] = 1 - s/float64(n)
+		}
+	}
+	for i := range sevSum {
+		if sevN[i] > 0 {
+			m["accuracy/severity/"+strconv.Itoa(i+1)] = 1 - sevSum[i]/float64(sevN[i])
+		}
+	}
+	return m
 }
