@@ -14,7 +14,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/divres/divres/internal/atomicfile"
@@ -181,33 +180,34 @@ type stateDictRef struct {
 // uses, keyed "<source>/<model>".
 const stateDictsFile = "state_dicts.json.gz"
 
-var (
-	stateDictsOnce sync.Once
-	stateDicts     map[string]stateDictRef
-	stateDictsErr  error
-)
+// stateDictsCache holds testdata/state_dicts.json.gz once read (the tests of this
+// package do not run in parallel).
+var stateDictsCache map[string]stateDictRef
 
-// loadStateDicts reads testdata/state_dicts.json.gz once.
+// loadStateDicts reads testdata/state_dicts.json.gz.
 func loadStateDicts(t *testing.T) map[string]stateDictRef {
 	t.Helper()
-	p := testdataPath(t, stateDictsFile)
-	stateDictsOnce.Do(func() {
-		var b []byte
-		if b, stateDictsErr = os.ReadFile(p); stateDictsErr != nil {
-			return
-		}
-		var zr *gzip.Reader
-		if zr, stateDictsErr = gzip.NewReader(bytes.NewReader(b)); stateDictsErr != nil {
-			return
-		}
-		if b, stateDictsErr = io.ReadAll(zr); stateDictsErr == nil {
-			stateDictsErr = json.Unmarshal(b, &stateDicts)
-		}
-	})
-	if stateDictsErr != nil {
-		t.Fatalf("%s: %v", p, stateDictsErr)
+	if stateDictsCache != nil {
+		return stateDictsCache
 	}
-	return stateDicts
+	p := testdataPath(t, stateDictsFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err == nil {
+		b, err = io.ReadAll(zr)
+	}
+	var m map[string]stateDictRef
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	stateDictsCache = m
+	return m
 }
 
 // lookupStateDict returns the reference a rowsCase names.
@@ -272,12 +272,20 @@ func writeStateDicts(t *testing.T) {
 		}
 		var params any = entry
 		for _, k := range strings.Split(s.params, ".") {
-			params = params.(map[string]any)[k]
+			m, _ := params.(map[string]any)
+			params = m[k]
 		}
-		var r stateDictRef
-		r.TotalParams = int64(params.(float64))
-		for _, row := range entry[s.rows].([]any) {
-			cells := row.([]any)
+		total, ok := params.(float64)
+		rows, ok2 := entry[s.rows].([]any)
+		if !ok || !ok2 {
+			t.Fatalf("%s %s: no %s or %s", s.file, model, s.params, s.rows)
+		}
+		r := stateDictRef{TotalParams: int64(total)}
+		for _, row := range rows {
+			cells, _ := row.([]any)
+			if len(cells) < 3 {
+				t.Fatalf("%s %s: row %v is not [name, shape, …, kind]", s.file, model, row)
+			}
 			r.StateDict = append(r.StateDict, []any{cells[0], cells[1], cells[len(cells)-1]})
 		}
 		out[ref] = r
@@ -293,6 +301,7 @@ func writeStateDicts(t *testing.T) {
 	if err := atomicfile.WriteFile(filepath.Join("testdata", stateDictsFile), buf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
+	stateDictsCache = nil // reread what was written
 	t.Logf("wrote %d entries, %d bytes", len(out), buf.Len())
 }
 
