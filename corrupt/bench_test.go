@@ -17,10 +17,9 @@ import (
 //
 // BenchmarkCorruption reports images/s (wall clock), images/cpu_s (per CPU second of
 // the process, which stays meaningful on a shared, busy machine) and the speed-up of
-// the better of the two over the original; the suite
-// benchmark reports image-corruptions/s for 19×5 corruptions of N images with 2
-// workers (N = 1000 by default, DIVRES_SUITE_N to change; the target is
-// 10,000 images in under 30 s).
+// the better of the two over the original; the suite benchmark reports
+// image-corruptions/s for 19×5 corruptions of N images with 2 workers (N = 1000 by
+// default, DIVRES_SUITE_N to change; the target is 10,000 images in under 30 s).
 
 // benchInputs returns the 80 reference inputs of testdata/inputs.npy.
 func benchInputs(b *testing.B) []Image { return mustParityInputs(b) }

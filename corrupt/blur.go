@@ -2,8 +2,9 @@ package corrupt
 
 import "sync"
 
-// The blur corruptions: gaussian_blur, glass_blur and defocus_blur (PARAMS.md §4).
-// motion_blur and zoom_blur live in motion.go and zoom.go.
+// The blur corruptions: gaussian_blur, glass_blur and defocus_blur
+// (../shared/corrupt/PARAMS.md §4). motion_blur and zoom_blur live in motion.go and
+// zoom.go.
 
 func init() {
 	register(&Corruption{Name: "defocus_blur", Index: 3, Family: "blur", Benchmark: true, Apply: defocusBlur})

@@ -1,8 +1,9 @@
 package corrupt
 
-// Pillow's resize with the BOX filter on 8-bit images (PARAMS.md, pixelate), bit for
-// bit: a horizontal pass and then a vertical pass (each skipped when that size does
-// not change) with an 8-bit intermediate, fixed-point weights with 22 fractional bits.
+// Pillow's resize with the BOX filter on 8-bit images (../shared/corrupt/PARAMS.md,
+// pixelate), bit for bit: a horizontal pass and then a vertical pass (each skipped
+// when that size does not change) with an 8-bit intermediate, fixed-point weights
+// with 22 fractional bits.
 
 import "sync"
 

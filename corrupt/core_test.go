@@ -2,6 +2,7 @@ package corrupt
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"codeberg.org/sbinet/npyio/npz"
@@ -79,7 +80,8 @@ func TestDefocusKernelsMatchOpenCV(t *testing.T) {
 	}
 }
 
-// TestDefocusKernelTable checks the centre values of PARAMS.md's defocus table.
+// TestDefocusKernelTable checks the centre values of ../shared/corrupt/PARAMS.md's
+// defocus table.
 func TestDefocusKernelTable(t *testing.T) {
 	want := [5][3]float32{
 		{0.844973147, 0.0371255316, 0.00163118204},
@@ -149,4 +151,29 @@ func abs64(v float64) float64 {
 		return -v
 	}
 	return v
+}
+
+// rgbToHSV is skimage's rgb2hsv for one pixel with components in [0, 1], the
+// reference of rgb8ToHSV (../shared/corrupt/PARAMS.md §3.4): V = max, S = Δ/V (0 when
+// Δ = 0), and the hue sector chosen by the last channel equal to the max (blue over
+// green over red), H = (H′/6) mod 1.
+func rgbToHSV(r, g, b float64) (h, s, v float64) {
+	v = math.Max(r, math.Max(g, b))
+	mn := math.Min(r, math.Min(g, b))
+	d := v - mn
+	if d == 0 {
+		return 0, 0, v
+	}
+	s = d / v
+	var hp float64
+	switch {
+	case b == v:
+		hp = 4 + (r-g)/d
+	case g == v:
+		hp = 2 + (b-r)/d
+	default:
+		hp = (g - b) / d
+	}
+	h = pyMod1(hp / 6)
+	return h, s, v
 }

@@ -58,9 +58,9 @@ func ParseParamSet(s string) (ParamSet, error) {
 }
 
 // RNG is the source of randomness of a corruption. Its methods have the semantics of
-// numpy's legacy RandomState (PARAMS.md §2), so that a numpy-compatible generator
-// reproduces the reference outputs; other implementations only need the same
-// distributions.
+// numpy's legacy RandomState (../shared/corrupt/PARAMS.md §2), so that a
+// numpy-compatible generator reproduces the reference outputs; other implementations
+// only need the same distributions.
 type RNG interface {
 	// Float64 is numpy's random_sample: a 53-bit double in [0, 1).
 	Float64() float64

@@ -2,9 +2,9 @@ package corrupt
 
 // OpenCV 4.6 image operations used by spatter (and frost's texture resize),
 // re-implemented to reproduce OpenCV's integer and floating-point semantics exactly
-// (PARAMS.md, spatter steps 6–12). All images here are single-channel, row-major
-// h×w planes unless stated otherwise; "reflect-101" is OpenCV's BORDER_REFLECT_101
-// (BorderMirror), OpenCV's default border.
+// (../shared/corrupt/PARAMS.md, spatter steps 6–12). All images here are
+// single-channel, row-major h×w planes unless stated otherwise; "reflect-101" is
+// OpenCV's BORDER_REFLECT_101 (BorderMirror), OpenCV's default border.
 
 import "math"
 
@@ -14,7 +14,7 @@ const (
 	cannyTG22  = 13573 // int(0.4142135623730950488·2^15 + 0.5)
 )
 
-// cannyScratch holds the working buffers of cannyL1 so that repeated calls do not
+// cannyScratch holds the working buffers of canny so that repeated calls do not
 // allocate.
 type cannyScratch struct {
 	dx, dy []int16
@@ -96,18 +96,13 @@ func abs32(v int32) int32 {
 	return v
 }
 
-// cannyL1 is cv::Canny(src, dst, low, high, apertureSize=3, L2gradient=false): Sobel
+// canny is cv::Canny(src, dst, low, high, apertureSize=3, L2gradient=false): Sobel
 // gradients, L1 magnitude |dx|+|dy|, non-maximum suppression along the quantised
 // gradient direction (OpenCV's asymmetric > / >= comparisons, zero magnitude outside
 // the image), and hysteresis: a pixel with magnitude > high is an edge, one with
 // magnitude > low is an edge when 8-connected to an edge. dst receives 255 on edges
 // and 0 elsewhere. The thresholds are floored (and swapped if low > high), as OpenCV
-// does. s may be nil.
-func cannyL1(dst, src []uint8, h, w int, low, high float64, s *cannyScratch) {
-	canny(dst, src, h, w, low, high, s, false)
-}
-
-// canny is cannyL1; with inverted set it writes 255 − edges (0 on edges, 255
+// does. s may be nil. With inverted set it writes 255 − edges (0 on edges, 255
 // elsewhere), the input of spatter's distance transform.
 func canny(dst, src []uint8, h, w int, low, high float64, s *cannyScratch, inverted bool) {
 	if s == nil {
@@ -214,19 +209,14 @@ const (
 	distPadCols = 2 * distBorder
 )
 
-// distanceTransformL2M5 is cv::distanceTransform(src, dst, DIST_L2, 5) (CV_32F output):
-// for every pixel, the chamfer distance to the nearest zero pixel of src with the
-// 5×5 mask weights 1 (axial), 1.4 (diagonal) and 2.1969 (knight move), computed in
-// 16.16 fixed point by a forward and a backward raster pass and clamped to
-// (2^31−1)>>2 (so 8192 where src has no zero). tmp is scratch of at least
-// (h+4)·(w+4) elements, or nil; the (possibly grown) scratch is returned for reuse.
-func distanceTransformL2M5(dst []float32, src []uint8, h, w int, tmp []uint32) []uint32 {
-	return distanceTransformL2M5Trunc(dst, src, h, w, tmp, distMax)
-}
-
-// distanceTransformL2M5Trunc is distanceTransformL2M5 followed by
-// cv::threshold(THRESH_TRUNC) at limit/2^16: the fixed-point distances are clamped to
-// limit (≤ (2^31−1)>>2) before the conversion to float32.
+// distanceTransformL2M5Trunc is cv::distanceTransform(src, dst, DIST_L2, 5) (CV_32F
+// output) followed by cv::threshold(THRESH_TRUNC) at limit/2^16: for every pixel,
+// the chamfer distance to the nearest zero pixel of src with the 5×5 mask weights 1
+// (axial), 1.4 (diagonal) and 2.1969 (knight move), computed in 16.16 fixed point by
+// a forward and a backward raster pass and clamped to limit before the conversion to
+// float32. limit = distMax = (2^31−1)>>2 is the plain transform (8192 where src has
+// no zero). tmp is scratch of at least (h+4)·(w+4) elements, or nil; the (possibly
+// grown) scratch is returned for reuse.
 func distanceTransformL2M5Trunc(dst []float32, src []uint8, h, w int, tmp []uint32, limit uint32) []uint32 {
 	step := w + distPadCols
 	n := (h + 2*distBorder) * step
@@ -285,27 +275,11 @@ func distanceTransformL2M5Trunc(dst []float32, src []uint8, h, w int, tmp []uint
 	return tmp
 }
 
-// boxBlur3F32 is cv::blur(src, (3,3)) on a float32 plane: the 3×3 sum of the
-// reflect-101-extended input accumulated in float64, times the float64 1/9, stored as
-// float32. dst must not overlap src. rows is scratch of at least h·w float64s, or
-// nil; the (possibly grown) scratch is returned for reuse.
-func boxBlur3F32(dst, src []float32, h, w int, rows []float64) []float64 {
-	rows = boxRows3(src, h, w, rows)
-	const scale = 1.0 / 9
-	for y := 0; y < h; y++ {
-		a := rows[borderIndex(y-1, h, BorderMirror)*w:][:w]
-		b := rows[y*w:][:w]
-		c := rows[borderIndex(y+1, h, BorderMirror)*w:][:w]
-		d := dst[y*w:][:w]
-		for x := range d {
-			d[x] = float32(float64(a[x]+b[x]+c[x]) * scale)
-		}
-	}
-	return rows
-}
-
-// boxBlur3F32U8 is boxBlur3F32 followed by numpy's astype(uint8) (truncation) of
-// values known to lie in [0, 255].
+// boxBlur3F32U8 is cv::blur(src, (3,3)) on a float32 plane followed by numpy's
+// astype(uint8) (truncation) of values known to lie in [0, 255]: the 3×3 sum of the
+// reflect-101-extended input accumulated in float64, times the float64 1/9, rounded
+// to float32, truncated. rows is scratch of at least h·w float64s, or nil; the
+// (possibly grown) scratch is returned for reuse.
 func boxBlur3F32U8(dst []uint8, src []float32, h, w int, rows []float64) []float64 {
 	rows = boxRows3(src, h, w, rows)
 	const scale = 1.0 / 9

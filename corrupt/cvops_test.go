@@ -252,3 +252,31 @@ func TestResizeLinearMatchesOpenCV(t *testing.T) {
 		}
 	}
 }
+
+// cannyL1 is canny writing 255 on edges (cv::Canny's output).
+func cannyL1(dst, src []uint8, h, w int, low, high float64, s *cannyScratch) {
+	canny(dst, src, h, w, low, high, s, false)
+}
+
+// distanceTransformL2M5 is cv::distanceTransform(src, dst, DIST_L2, 5): the
+// untruncated distanceTransformL2M5Trunc.
+func distanceTransformL2M5(dst []float32, src []uint8, h, w int, tmp []uint32) []uint32 {
+	return distanceTransformL2M5Trunc(dst, src, h, w, tmp, distMax)
+}
+
+// boxBlur3F32 is boxBlur3F32U8 without the final truncation: cv::blur(src, (3,3))
+// on a float32 plane, stored as float32 (dst must not overlap src).
+func boxBlur3F32(dst, src []float32, h, w int, rows []float64) []float64 {
+	rows = boxRows3(src, h, w, rows)
+	const scale = 1.0 / 9
+	for y := 0; y < h; y++ {
+		a := rows[borderIndex(y-1, h, BorderMirror)*w:][:w]
+		b := rows[y*w:][:w]
+		c := rows[borderIndex(y+1, h, BorderMirror)*w:][:w]
+		d := dst[y*w:][:w]
+		for x := range d {
+			d[x] = float32(float64(a[x]+b[x]+c[x]) * scale)
+		}
+	}
+	return rows
+}

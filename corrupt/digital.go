@@ -1,7 +1,7 @@
 package corrupt
 
-// The digital corruptions: brightness, contrast, saturate and pixelate (PARAMS.md §4).
-// None of them draws random numbers.
+// The digital corruptions: brightness, contrast, saturate and pixelate
+// (../shared/corrupt/PARAMS.md §4). None of them draws random numbers.
 
 func init() {
 	register(&Corruption{Name: "brightness", Index: 10, Family: "weather", Benchmark: true, Apply: brightness})

@@ -5,8 +5,9 @@ import (
 	"sync"
 )
 
-// elastic_transform (PARAMS.md §4): a random affine warp (OpenCV getAffineTransform +
-// warpAffine) followed by a smooth random displacement field (scipy map_coordinates).
+// elastic_transform (../shared/corrupt/PARAMS.md §4): a random affine warp (OpenCV
+// getAffineTransform + warpAffine) followed by a smooth random displacement field
+// (scipy map_coordinates).
 //
 // Constants are a fraction of a fixed "image size": 32 in the CIFAR code and 244 in
 // the ImageNet code (a documented typo for 224 there). They stay fixed whatever the

@@ -4,7 +4,8 @@ import (
 	"sync"
 )
 
-// Border selects how a filter extends a line beyond its ends (PARAMS.md §3.1).
+// Border selects how a filter extends a line beyond its ends
+// (../shared/corrupt/PARAMS.md §3.1).
 type Border int
 
 const (

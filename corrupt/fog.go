@@ -2,8 +2,8 @@ package corrupt
 
 import "sync"
 
-// fog (PARAMS.md §4): the image plus a diamond–square plasma fractal, rescaled by the
-// image's maximum.
+// fog (../shared/corrupt/PARAMS.md §4): the image plus a diamond–square plasma
+// fractal, rescaled by the image's maximum.
 //
 // The plasma map is square with a power-of-two side: 32 in the CIFAR code, 256 in the
 // ImageNet code, and both crop it to the image. For images larger than that side the

@@ -16,8 +16,9 @@ import (
 	"github.com/divres/divres/corrupt/internal/ljpeg"
 )
 
-// frost (PARAMS.md §4, ci 8): a random crop of a frost texture blended onto the
-// image, out = clip(a·pixel + b·frost, 0, 255) in float64 on the 0..255 scale.
+// frost (../shared/corrupt/PARAMS.md §4, ci 8): a random crop of a frost texture
+// blended onto the image, out = clip(a·pixel + b·frost, 0, 255) in float64 on the
+// 0..255 scale.
 //
 // Random draws, as the original: the texture index randint(0, n) (n = 5), then the
 // crop's top row y0 = randint(0, Ht − H) and left column x0 = randint(0, Wt − W),

@@ -132,12 +132,6 @@ func (r *frostRand) float() float64 { return float64(r.next()>>11) / (1 << 53) }
 // rangeF returns a uniform value in [lo, hi).
 func (r *frostRand) rangeF(lo, hi float64) float64 { return lo + (hi-lo)*r.float() }
 
-// normal returns a standard normal (Box–Muller).
-func (r *frostRand) normal() float64 {
-	u := 1 - r.float()
-	return math.Sqrt(-2*math.Log(u)) * math.Cos(2*math.Pi*r.float())
-}
-
 // frostCanvas is a float32 intensity plane.
 type frostCanvas struct {
 	h, w int

@@ -2,34 +2,12 @@ package corrupt
 
 import "math"
 
-// rgbToHSV is skimage's rgb2hsv for one pixel with components in [0, 1]
-// (PARAMS.md §3.4): V = max, S = Δ/V (0 when Δ = 0), and the hue sector chosen by the
-// last channel equal to the max (blue over green over red), H = (H′/6) mod 1.
-func rgbToHSV(r, g, b float64) (h, s, v float64) {
-	v = math.Max(r, math.Max(g, b))
-	mn := math.Min(r, math.Min(g, b))
-	d := v - mn
-	if d == 0 {
-		return 0, 0, v
-	}
-	s = d / v
-	var hp float64
-	switch {
-	case b == v:
-		hp = 4 + (r-g)/d
-	case g == v:
-		hp = 2 + (b-r)/d
-	default:
-		hp = (g - b) / d
-	}
-	h = pyMod1(hp / 6)
-	return h, s, v
-}
-
-// rgb8ToHSV is rgbToHSV of the 8-bit pixel (r, g, b)/255, with the same arithmetic;
-// the maximum, the minimum and the hue sector are chosen on the 8-bit values, which
-// picks the same components (v/255 is strictly increasing in v) without math.Max's
-// NaN and signed-zero handling.
+// rgb8ToHSV is skimage's rgb2hsv of the 8-bit pixel (r, g, b)/255
+// (../shared/corrupt/PARAMS.md §3.4): V = max, S = Δ/V (0 when Δ = 0), and the hue
+// sector chosen by the last channel equal to the max (blue over green over red),
+// H = (H′/6) mod 1. The maximum, the minimum and the hue sector are chosen on the
+// 8-bit values, which picks the same components as on the scaled ones (v/255 is
+// strictly increasing in v).
 func rgb8ToHSV(r8, g8, b8 uint8) (h, s, v float64) {
 	mx, mn := max(r8, g8, b8), min(r8, g8, b8)
 	v = inv255[mx]

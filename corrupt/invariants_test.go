@@ -9,7 +9,7 @@ import (
 // determinism, severity ordering, grayscale handling, ImageNet-size images.
 
 // nonMonotone lists the corruptions whose mean damage does not grow with severity,
-// with the reason (PARAMS.md and the constant tables).
+// with the reason (../shared/corrupt/PARAMS.md and the constant tables).
 var nonMonotone = map[string]string{
 	"saturate":          "severities 1–2 reduce saturation, 3–5 increase it",
 	"glass_blur":        "severities 1–3 differ only in a tiny blur σ, 4–5 in iterations; pixel moves dominate",

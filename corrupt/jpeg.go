@@ -6,10 +6,11 @@ import (
 	"github.com/divres/divres/corrupt/internal/ljpeg"
 )
 
-// jpeg_compression (PARAMS.md §4, ci 14): Pillow's save('JPEG', quality=q) followed
-// by Pillow's decode, both libjpeg-turbo 2.1 with Pillow's defaults (baseline,
-// YCbCr 4:2:0, standard tables, islow DCTs, fancy upsampling). ljpeg reproduces that
-// codec bit for bit; the entropy coding, being lossless, is skipped.
+// jpeg_compression (../shared/corrupt/PARAMS.md §4, ci 14): Pillow's save('JPEG',
+// quality=q) followed by Pillow's decode, both libjpeg-turbo 2.1 with Pillow's
+// defaults (baseline, YCbCr 4:2:0, standard tables, islow DCTs, fancy upsampling).
+// ljpeg reproduces that codec bit for bit; the entropy coding, being lossless, is
+// skipped.
 
 var jpegQuality = sevParams[int]{
 	cifar:    [5]int{80, 65, 58, 50, 40},

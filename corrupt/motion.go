@@ -5,8 +5,8 @@ import (
 	"sync"
 )
 
-// motion_blur (PARAMS.md §3.3, §4) and the ImageMagick motion blur it relies on, which
-// snow uses too.
+// motion_blur (../shared/corrupt/PARAMS.md §3.3, §4) and the ImageMagick motion blur
+// it relies on, which snow uses too.
 //
 // The original writes the 8-bit image as a PNG, lets ImageMagick (Q16, non-HDRI)
 // apply MotionBlurImage(radius, sigma, angle) and reads the PNG back. In 16-bit

@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// The sample weights PARAMS.md gives for severities 1 and 5 (4 decimals).
+// The sample weights ../shared/corrupt/PARAMS.md gives for severities 1 and 5 (4
+// decimals).
 func TestMotionWeightsKnown(t *testing.T) {
 	for _, c := range []struct {
 		radius, sigma float64

@@ -1,7 +1,8 @@
 package corrupt
 
 // The noise corruptions: gaussian_noise, shot_noise, impulse_noise and speckle_noise
-// (PARAMS.md §4). Each draws one value per element in (row, column, channel) order.
+// (../shared/corrupt/PARAMS.md §4). Each draws one value per element in (row, column,
+// channel) order.
 
 func init() {
 	register(&Corruption{Name: "gaussian_noise", Index: 0, Family: "noise", Benchmark: true, Random: true, Apply: gaussianNoise})

@@ -1,8 +1,8 @@
 package corrupt
 
-// Per-severity constants of the noise, blur and digital corruptions (PARAMS.md §4 for
-// CIFAR, §7 for ImageNet). Index 0 is severity 1. The other families keep their
-// tables in their own files.
+// Per-severity constants of the noise, blur and digital corruptions
+// (../shared/corrupt/PARAMS.md §4 for CIFAR, §7 for ImageNet). Index 0 is severity 1.
+// The other families keep their tables in their own files.
 
 // sevParams holds one table for each parameter set.
 type sevParams[T any] struct {

@@ -40,40 +40,6 @@ func (r *NumpyRNG) Seed(seed uint32) {
 	r.hasGauss = false
 }
 
-// SeedArray initialises the state with MT19937's init_by_array, as numpy does for an
-// array seed; it gives well-separated streams for multi-word keys.
-func (r *NumpyRNG) SeedArray(key []uint32) {
-	r.Seed(19650218)
-	i, j := 1, 0
-	k := mtN
-	if len(key) > k {
-		k = len(key)
-	}
-	for ; k > 0; k-- {
-		r.mt[i] = (r.mt[i] ^ ((r.mt[i-1] ^ (r.mt[i-1] >> 30)) * 1664525)) + key[j] + uint32(j)
-		i++
-		j++
-		if i >= mtN {
-			r.mt[0] = r.mt[mtN-1]
-			i = 1
-		}
-		if j >= len(key) {
-			j = 0
-		}
-	}
-	for k = mtN - 1; k > 0; k-- {
-		r.mt[i] = (r.mt[i] ^ ((r.mt[i-1] ^ (r.mt[i-1] >> 30)) * 1566083941)) - uint32(i)
-		i++
-		if i >= mtN {
-			r.mt[0] = r.mt[mtN-1]
-			i = 1
-		}
-	}
-	r.mt[0] = 0x80000000
-	r.pos = mtN
-	r.hasGauss = false
-}
-
 func (r *NumpyRNG) twist() {
 	mt := &r.mt
 	// Three runs so that no index needs reducing modulo mtN.
@@ -298,14 +264,4 @@ func logGamma(x float64) float64 {
 		}
 	}
 	return gl
-}
-
-// NewImageStream returns an MT19937 stream keyed by (seed, corruption index,
-// severity, image index) through init_by_array: numpy's generator, one independent
-// stream per image. The runner's default mode uses the faster StreamRNG instead; this
-// remains for callers that want numpy's samplers per image.
-func NewImageStream(seed uint64, corruption, severity, image int) *NumpyRNG {
-	r := &NumpyRNG{}
-	r.SeedArray([]uint32{uint32(seed), uint32(seed >> 32), uint32(corruption<<8 | severity), uint32(image), 0x64697672})
-	return r
 }

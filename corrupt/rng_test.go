@@ -58,12 +58,3 @@ func TestLogGammaCloseToLgamma(t *testing.T) {
 		}
 	}
 }
-
-func TestImageStreamsDiffer(t *testing.T) {
-	a := NewImageStream(0, 3, 2, 7).Uint32()
-	b := NewImageStream(0, 3, 2, 8).Uint32()
-	c := NewImageStream(0, 3, 2, 7).Uint32()
-	if a == b || a != c {
-		t.Fatalf("streams: %d %d %d", a, b, c)
-	}
-}

@@ -2,8 +2,9 @@ package corrupt
 
 import "sync"
 
-// snow (PARAMS.md §4): a thresholded, zoomed normal "snow layer" streaked by
-// ImageMagick's motion blur, added twice (once rotated by 180°) to a brightened image.
+// snow (../shared/corrupt/PARAMS.md §4): a thresholded, zoomed normal "snow layer"
+// streaked by ImageMagick's motion blur, added twice (once rotated by 180°) to a
+// brightened image.
 
 func init() {
 	register(&Corruption{Name: "snow", Index: 7, Family: "weather", Benchmark: true, Random: true, Apply: snow})
@@ -45,7 +46,8 @@ var snowIn32 = func() (t [256]float32) {
 // fma(B, 0.114, fma(G, 0.587, R·0.299)), and the remaining tail pixels through the
 // scalar loop, which the compiler contracted to fma(B, 0.114, fma(R, 0.299, G·0.587)).
 // Both orders were measured with cv2.cvtColor on widths 1…40, 63…65, 224, 225.
-// (PARAMS.md §5 names only the SIMD order; 32- and 224-wide rows have no tail.)
+// (../shared/corrupt/PARAMS.md §5 names only the SIMD order; 32- and 224-wide rows
+// have no tail.)
 func rgbToGray32(r, g, b float32, simd bool) float32 {
 	if simd {
 		return fma32RN(b, 0.114, fma32RN(g, 0.587, float32(r*0.299)))

@@ -2,9 +2,9 @@ package corrupt
 
 import "sync"
 
-// spatter (PARAMS.md §4, ci 17): a random "liquid layer" becomes either water
-// droplets (a Canny/distance-transform rim shading, pale turquoise) or mud blobs
-// (blurred mask, brown). The only randomness is H·W normals.
+// spatter (../shared/corrupt/PARAMS.md §4, ci 17): a random "liquid layer" becomes
+// either water droplets (a Canny/distance-transform rim shading, pale turquoise) or
+// mud blobs (blurred mask, brown). The only randomness is H·W normals.
 
 func init() {
 	register(&Corruption{Name: "spatter", Index: 17, Family: "extra", Benchmark: false, Random: true, Apply: spatter})

@@ -5,7 +5,8 @@ import (
 	"sync"
 )
 
-// zoom_blur (PARAMS.md §4) and clipped_zoom (§3.2), which snow uses too.
+// zoom_blur (../shared/corrupt/PARAMS.md §4) and clipped_zoom (§3.2), which snow uses
+// too.
 //
 // clipped_zoom crops the centre of the image, enlarges the crop with scipy's
 // ndimage.zoom (order 1, mode constant, grid_mode False) and trims the result back to

@@ -33,7 +33,7 @@ func TestNpArange(t *testing.T) {
 	}
 }
 
-// The clipped_zoom size table of PARAMS.md §3.2 (32-pixel axis).
+// The clipped_zoom size table of ../shared/corrupt/PARAMS.md §3.2 (32-pixel axis).
 func TestClippedZoomSizes(t *testing.T) {
 	f := npArange(1, 1.26, 0.01)
 	ch := []int{32, 32, 32, 32, 31, 31, 31, 30, 30, 30, 30, 29, 29, 29, 29, 28, 28, 28, 28, 27, 27, 27, 27, 27, 26, 26}
