@@ -145,9 +145,17 @@ func modelFlagsValue(c *cli.Context) (modelChoice, error) {
 // load builds the model on dev in evaluation mode. inChannels is the input's
 // channel count, used when --in-channels is not given (0: 3). A checkpoint
 // also returns its metadata; for --arch the metadata holds what the flags say.
-func (m modelChoice) load(dev torch.Device, inChannels int64) (*nets.Net, ensemble.Meta, error) {
+// check, if set, vets the network before its weights are read (for a
+// checkpoint: after).
+func (m modelChoice) load(dev torch.Device, inChannels int64, check func(*nets.Net, ensemble.Meta) error) (*nets.Net, ensemble.Meta, error) {
 	if m.Checkpoint != "" {
-		return ensemble.LoadModel(m.Checkpoint, dev)
+		net, meta, err := ensemble.LoadModel(m.Checkpoint, dev)
+		if err == nil && check != nil {
+			if err = check(net, meta); err != nil {
+				net.Close()
+			}
+		}
+		return net, meta, err
 	}
 	ch := m.InChannels
 	if ch == 0 {
@@ -162,6 +170,12 @@ func (m modelChoice) load(dev torch.Device, inChannels int64) (*nets.Net, ensemb
 	net, err := nets.NewUninitialized(m.Arch, cfg, dev)
 	if err != nil {
 		return nil, meta, err
+	}
+	if check != nil {
+		if err := check(net, meta); err != nil {
+			net.Close()
+			return nil, meta, err
+		}
 	}
 	if _, err := net.Store.Load(m.Weights, true); err != nil {
 		net.Close()
