@@ -593,3 +593,58 @@ func LoadPool(ctx context.Context, o PoolSetup) (p *Pool, source, dataset string
 	}
 	return p, source, datasetName(spec), cache.ForwardPasses(), nil
 }
+
+// LayerFeatures runs member m over ds and returns the output of its layer called
+// layer (a name of nets.Hooks, such as "layer4" or "features.7"), flattened per
+// sample to (N, D) float32. It is not cached.
+func LayerFeatures(ctx context.Context, m PoolMember, ds data.Dataset, layer string, dev torch.Device, batch, workers int) ([]float32, int, error) {
+	net, meta, err := LoadModel(m.Dir, dev)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer net.Close()
+	in, err := meta.Input()
+	if err != nil {
+		return nil, 0, fmt.Errorf("ensemble member %s: %w", m.Dir, err)
+	}
+	if batch <= 0 {
+		batch = 256
+	}
+	l, err := data.NewLoader(ds, in.LoaderOptions(batch, workers))
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []float32
+	d := 0
+	for b, err := range l.Batches(ctx, 0) {
+		if err != nil {
+			return nil, 0, err
+		}
+		err := torch.Do(func(s *torch.Scope) error {
+			var got *torch.Tensor
+			remove, err := net.Hooks().On(layer, func(y *torch.Tensor) *torch.Tensor { got = y; return y })
+			if err != nil {
+				return err
+			}
+			defer remove()
+			x := torch.FromSlice(s, b.X, []int64{int64(b.N), int64(b.C), int64(b.H), int64(b.W)}, dev)
+			net.Forward(x)
+			if got == nil {
+				return fmt.Errorf("layer %s produced no output", layer)
+			}
+			f := got.ToDType(torch.Float32).Reshape([]int64{int64(b.N), -1})
+			d = int(f.Size(1))
+			v, err := f.Float32s()
+			if err != nil {
+				return err
+			}
+			out = append(out, v...)
+			return nil
+		}, torch.Inference())
+		b.Release()
+		if err != nil {
+			return nil, 0, fmt.Errorf("ensemble member %s, layer %s: %w", m.Name(), layer, err)
+		}
+	}
+	return out, d, nil
+}
