@@ -105,7 +105,7 @@ func Grad(outputs, inputs, gradOutputs []*Tensor, retainGraph, createGraph bool)
 	var gH []C.dr_tensor
 	if gradOutputs != nil {
 		if len(gradOutputs) != len(outputs) {
-			return nil, &Error{Op: "Grad", Msg: "gradOutputs must be nil or as long as outputs"}
+			return nil, &Error{Class: ErrValue, Op: "Grad", Msg: "gradOutputs must be nil or as long as outputs"}
 		}
 		gH = make([]C.dr_tensor, len(gradOutputs))
 		for i, g := range gradOutputs {
@@ -119,7 +119,7 @@ func Grad(outputs, inputs, gradOutputs []*Tensor, retainGraph, createGraph bool)
 		return nil, c.err
 	}
 	if len(outputs) == 0 || len(inputs) == 0 {
-		return nil, &Error{Op: "Grad", Msg: "need at least one output and one input"}
+		return nil, &Error{Class: ErrValue, Op: "Grad", Msg: "need at least one output and one input"}
 	}
 	res := make([]C.dr_tensor, len(inputs))
 	e := C.dr_autograd_grad(c.mode, &outH[0], C.int64_t(len(outH)), &inH[0], C.int64_t(len(inH)),

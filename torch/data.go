@@ -70,13 +70,13 @@ func FromSlice[T Element](s *Scope, data []T, shape []int64, opts ...Option) *Te
 	n := int64(1)
 	for _, d := range shape {
 		if d < 0 {
-			c.err = &Error{Op: "FromSlice", Msg: fmt.Sprintf("negative dimension in shape %v", shape)}
+			c.err = &Error{Class: ErrShape, Op: "FromSlice", Msg: fmt.Sprintf("negative dimension in shape %v", shape)}
 			return c.fail()
 		}
 		n *= d
 	}
 	if n != int64(len(data)) {
-		c.err = &Error{Op: "FromSlice", Msg: fmt.Sprintf("%d values do not fill shape %v (%d elements)", len(data), shape, n)}
+		c.err = &Error{Class: ErrShape, Op: "FromSlice", Msg: fmt.Sprintf("%d values do not fill shape %v (%d elements)", len(data), shape, n)}
 		return c.fail()
 	}
 	devType, devIndex, pinned := C.int(DeviceCPU), C.int(-1), false
@@ -87,7 +87,7 @@ func FromSlice[T Element](s *Scope, data []T, shape []int64, opts ...Option) *Te
 		case pinnedOption:
 			pinned = true
 		case DType:
-			c.err = &Error{Op: "FromSlice", Msg: "the dtype comes from the slice's element type; convert with ToDType"}
+			c.err = &Error{Class: ErrType, Op: "FromSlice", Msg: "the dtype comes from the slice's element type; convert with ToDType"}
 			return c.fail()
 		}
 	}
@@ -116,7 +116,7 @@ func Data[T Element](t *Tensor) ([]T, error) {
 		return nil, err
 	}
 	if want := DTypeOf[T](); t.DType() != want {
-		return nil, &Error{Op: "Data", Msg: fmt.Sprintf("tensor is %v, not %v", t.DType(), want)}
+		return nil, &Error{Class: ErrType, Op: "Data", Msg: fmt.Sprintf("tensor is %v, not %v", t.DType(), want)}
 	}
 	out := make([]T, t.Numel())
 	var z T
@@ -139,7 +139,7 @@ func CopyFrom[T Element](t *Tensor, data []T) error {
 		return err
 	}
 	if want := DTypeOf[T](); t.DType() != want {
-		return &Error{Op: "CopyFrom", Msg: fmt.Sprintf("tensor is %v, not %v", t.DType(), want)}
+		return &Error{Class: ErrType, Op: "CopyFrom", Msg: fmt.Sprintf("tensor is %v, not %v", t.DType(), want)}
 	}
 	var z T
 	var ptr unsafe.Pointer
@@ -160,7 +160,7 @@ func UnsafeSlice[T Element](t *Tensor) ([]T, error) {
 		return nil, err
 	}
 	if want := DTypeOf[T](); t.DType() != want {
-		return nil, &Error{Op: "UnsafeSlice", Msg: fmt.Sprintf("tensor is %v, not %v", t.DType(), want)}
+		return nil, &Error{Class: ErrType, Op: "UnsafeSlice", Msg: fmt.Sprintf("tensor is %v, not %v", t.DType(), want)}
 	}
 	var p unsafe.Pointer
 	if err := takeError("UnsafeSlice", C.dr_data_ptr(t.h, &p)); err != nil {

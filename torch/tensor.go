@@ -33,14 +33,6 @@ type Tensor struct {
 	cleanup runtime.Cleanup
 }
 
-// Error is a failure reported by libtorch (or by the binding's checks).
-type Error struct {
-	Op  string
-	Msg string
-}
-
-func (e *Error) Error() string { return "torch " + e.Op + ": " + e.Msg }
-
 // ErrReleased is returned when a tensor is used after its Scope closed or it was freed.
 var ErrReleased = errors.New("torch: tensor used after it was released (its scope closed or Free was called)")
 
@@ -338,7 +330,7 @@ func (c *call) take(t *Tensor, i int) {
 	switch {
 	case t == nil:
 		if c.err == nil {
-			c.err = &Error{Op: c.op, Msg: fmt.Sprintf("tensor argument %d is nil", i)}
+			c.err = &Error{Class: ErrValue, Op: c.op, Msg: fmt.Sprintf("tensor argument %d is nil", i)}
 		}
 		return
 	case t.err != nil:
@@ -377,15 +369,6 @@ func (c *call) list(ts []*Tensor) []C.dr_tensor {
 func (c *call) fail() *Tensor {
 	c.s.setErr(c.err)
 	return &Tensor{err: c.err, scope: nil}
-}
-
-func takeError(op string, e C.dr_err) error {
-	if e == nil {
-		return nil
-	}
-	msg := C.GoString(e)
-	C.free(unsafe.Pointer(e))
-	return &Error{Op: op, Msg: msg}
 }
 
 func (c *call) check(e C.dr_err) error {

@@ -13,9 +13,9 @@ namespace {
 
 void check_device(int index) {
   int n = static_cast<int>(torch::cuda::device_count());
-  if (n == 0) throw std::runtime_error("CUDA is not available (no CUDA device, or libtorch was built without CUDA)");
+  if (n == 0) throw dr::Failure(DR_ERR_DEVICE, "CUDA is not available (no CUDA device, or libtorch was built without CUDA)");
   if (index < 0 || index >= n)
-    throw std::out_of_range("CUDA device " + std::to_string(index) + " does not exist (" + std::to_string(n) +
+    throw dr::Failure(DR_ERR_DEVICE, "CUDA device " + std::to_string(index) + " does not exist (" + std::to_string(n) +
                             " device(s))");
 }
 

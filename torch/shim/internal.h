@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,14 +17,32 @@
 
 namespace dr {
 
-// error copies a message into malloc'd memory for the Go side to free.
-inline dr_err error(const char* msg) {
+// error copies a message into malloc'd memory for the Go side to free; the byte after
+// the terminating NUL holds the error class (DR_ERR_*, see dr_err_class).
+inline dr_err error(const char* msg, int cls = DR_ERR_OTHER) {
   size_t n = std::strlen(msg);
-  char* p = static_cast<char*>(std::malloc(n + 1));
+  char* p = static_cast<char*>(std::malloc(n + 2));
   if (p == nullptr) return nullptr;
   std::memcpy(p, msg, n + 1);
+  p[n + 1] = static_cast<char>(cls);
   return p;
 }
+
+// Failure is an exception of the shim's own checks that carries its error class.
+class Failure : public std::runtime_error {
+ public:
+  Failure(int cls, const std::string& msg) : std::runtime_error(msg), cls_(cls) {}
+  int cls() const { return cls_; }
+
+ private:
+  int cls_;
+};
+
+// translate turns the exception being handled into a classified dr_err: the class
+// comes from the C++ exception type (c10::OutOfMemoryError, c10::IndexError, ...) and,
+// for libtorch's generic c10::Error, from the message (shape, device, dtype
+// mismatches). Call it only inside a catch block.
+dr_err translate() noexcept;
 
 inline at::Tensor& ref(dr_tensor t) {
   if (t == nullptr) throw std::invalid_argument("null tensor handle");
@@ -98,15 +117,9 @@ class ModeGuard {
   try {              \
     dr::ModeGuard dr_mode_guard_(mode);
 
-#define DR_CATCH                                 \
-  }                                              \
-  catch (const c10::Error& e) {                  \
-    return dr::error(e.what_without_backtrace()); \
-  }                                              \
-  catch (const std::exception& e) {              \
-    return dr::error(e.what());                  \
-  }                                              \
-  catch (...) {                                  \
-    return dr::error("unknown C++ exception");   \
-  }                                              \
+#define DR_CATCH           \
+  }                        \
+  catch (...) {            \
+    return dr::translate(); \
+  }                        \
   return nullptr;

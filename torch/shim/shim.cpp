@@ -7,6 +7,7 @@
 #include <mutex>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <cctype>
 #include <cmath>
 #include <sstream>
 
@@ -90,6 +91,66 @@ ModeGuard::~ModeGuard() {
   if (cuda_autocast_ || cpu_autocast_) at::autocast::clear_cache();
 }
 
+namespace {
+
+bool contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+
+// classify_message tells the class of a generic libtorch error from its message,
+// lower-cased; the first matching family wins.
+int classify_message(std::string msg, int fallback) {
+  for (auto& ch : msg) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (contains(msg, "out of memory") || contains(msg, "can't allocate memory") || contains(msg, "not enough memory"))
+    return DR_ERR_OUT_OF_MEMORY;
+  if (contains(msg, "device") || contains(msg, "cuda")) return DR_ERR_DEVICE;
+  if (contains(msg, "not implemented for")) return DR_ERR_NOT_IMPLEMENTED;
+  if (contains(msg, "bounds") || contains(msg, "out of range")) return DR_ERR_INDEX;
+  if (contains(msg, "scalar type") || contains(msg, "dtype") || contains(msg, "result type"))
+    return DR_ERR_TYPE;
+  if (contains(msg, "size") || contains(msg, "shape") || contains(msg, "dimension") || contains(msg, "channels") ||
+      contains(msg, "-d input") || contains(msg, "broadcast"))
+    return DR_ERR_SHAPE;
+  return fallback;
+}
+
+}  // namespace
+
+dr_err translate() noexcept {
+  try {
+    throw;
+  } catch (const c10::OutOfMemoryError& e) {
+    return error(e.what_without_backtrace(), DR_ERR_OUT_OF_MEMORY);
+  } catch (const c10::IndexError& e) {
+    return error(e.what_without_backtrace(), DR_ERR_INDEX);
+  } catch (const c10::ValueError& e) {
+    return error(e.what_without_backtrace(), DR_ERR_VALUE);
+  } catch (const c10::TypeError& e) {
+    return error(e.what_without_backtrace(), DR_ERR_TYPE);
+  } catch (const c10::NotImplementedError& e) {
+    // Without CUDA, every operation on a CUDA tensor lacks its CUDA kernel: that is a
+    // missing device, not a missing kernel.
+    const char* msg = e.what_without_backtrace();
+    bool no_cuda = !cuda_present() && std::strstr(msg, "'CUDA' backend") != nullptr;
+    return error(msg, no_cuda ? DR_ERR_DEVICE : DR_ERR_NOT_IMPLEMENTED);
+  } catch (const c10::LinAlgError& e) {
+    return error(e.what_without_backtrace(), DR_ERR_LINALG);
+  } catch (const c10::Error& e) {
+    const char* msg = e.what_without_backtrace();
+    return error(msg, classify_message(msg, DR_ERR_OTHER));
+  } catch (const Failure& e) {
+    return error(e.what(), e.cls());
+  } catch (const std::bad_alloc& e) {
+    return error(e.what(), DR_ERR_OUT_OF_MEMORY);
+  } catch (const std::out_of_range& e) {
+    return error(e.what(), DR_ERR_INDEX);
+  } catch (const std::invalid_argument& e) {
+    return error(e.what(), DR_ERR_VALUE);
+  } catch (const std::exception& e) {
+    return error(e.what(), classify_message(e.what(), DR_ERR_OTHER));
+  } catch (...) {
+    return error("unknown C++ exception");
+  }
+}
+
 at::Tensor pin(const at::Tensor& t) {
   if (!cuda_present() || !t.device().is_cpu()) return t;
   return t.pin_memory();
@@ -98,17 +159,17 @@ at::Tensor pin(const at::Tensor& t) {
 at::Tensor pad(const at::Tensor& x, at::IntArrayRef pads, const std::string& mode, double value) {
   if (mode == "constant") return at::constant_pad_nd(x, pads, value);
   if (pads.size() != 2 && pads.size() != 4)
-    throw std::invalid_argument("pad: " + mode + " padding takes 2 or 4 pad sizes");
+    throw Failure(DR_ERR_VALUE, "pad: " + mode + " padding takes 2 or 4 pad sizes");
   bool two = pads.size() == 4;
   if (mode == "reflect") return two ? at::reflection_pad2d(x, pads) : at::reflection_pad1d(x, pads);
   if (mode == "replicate") return two ? at::replication_pad2d(x, pads) : at::replication_pad1d(x, pads);
-  throw std::invalid_argument("pad: unknown mode \"" + mode + "\" (want constant, reflect or replicate)");
+  throw Failure(DR_ERR_VALUE, "pad: unknown mode \"" + mode + "\" (want constant, reflect or replicate)");
 }
 
 at::Tensor channel_shuffle(const at::Tensor& x, int64_t groups) {
-  if (x.dim() != 4) throw std::invalid_argument("channel_shuffle: want a 4-D (N,C,H,W) tensor");
+  if (x.dim() != 4) throw Failure(DR_ERR_SHAPE, "channel_shuffle: want a 4-D (N,C,H,W) tensor");
   auto n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  if (groups <= 0 || c % groups != 0) throw std::invalid_argument("channel_shuffle: channels not divisible by groups");
+  if (groups <= 0 || c % groups != 0) throw Failure(DR_ERR_SHAPE, "channel_shuffle: channels not divisible by groups");
   return x.view({n, groups, c / groups, h, w}).transpose(1, 2).contiguous().view({n, c, h, w});
 }
 
@@ -209,7 +270,7 @@ dr_err dr_from_data(const void* data, int64_t nbytes, const int64_t* shape, int6
     if ((pinned || to_device) && cuda_present()) opts = opts.pinned_memory(true);
     at::Tensor t = at::empty(sizes, opts);
     if (static_cast<int64_t>(t.nbytes()) != nbytes)
-      throw std::invalid_argument("from_data: " + std::to_string(nbytes) + " bytes do not fill a tensor of " +
+      throw dr::Failure(DR_ERR_SHAPE, "from_data: " + std::to_string(nbytes) + " bytes do not fill a tensor of " +
                                   std::to_string(t.nbytes()) + " bytes");
     if (nbytes > 0) std::memcpy(t.data_ptr(), data, static_cast<size_t>(nbytes));
     // From page-locked memory the copy is asynchronous; libtorch's pinned-memory
@@ -226,7 +287,7 @@ dr_err dr_copy_out(dr_tensor t, void* dst, int64_t nbytes) {
   DR_TRY(DR_MODE_NOGRAD) {
     at::Tensor c = ref(t).detach().to(at::kCPU).contiguous();
     if (static_cast<int64_t>(c.nbytes()) != nbytes)
-      throw std::invalid_argument("copy_out: buffer of " + std::to_string(nbytes) + " bytes for a tensor of " +
+      throw dr::Failure(DR_ERR_SHAPE, "copy_out: buffer of " + std::to_string(nbytes) + " bytes for a tensor of " +
                                   std::to_string(c.nbytes()) + " bytes");
     if (nbytes > 0) std::memcpy(dst, c.data_ptr(), static_cast<size_t>(nbytes));
   }
@@ -237,7 +298,7 @@ dr_err dr_copy_in(dr_tensor t, const void* src, int64_t nbytes) {
   DR_TRY(DR_MODE_NOGRAD) {
     at::Tensor& d = ref(t);
     if (static_cast<int64_t>(d.nbytes()) != nbytes)
-      throw std::invalid_argument("copy_in: " + std::to_string(nbytes) + " bytes for a tensor of " +
+      throw dr::Failure(DR_ERR_SHAPE, "copy_in: " + std::to_string(nbytes) + " bytes for a tensor of " +
                                   std::to_string(d.nbytes()) + " bytes");
     if (d.device().is_cpu() && d.is_contiguous()) {
       if (nbytes > 0) std::memcpy(d.data_ptr(), src, static_cast<size_t>(nbytes));
@@ -253,8 +314,8 @@ dr_err dr_copy_in(dr_tensor t, const void* src, int64_t nbytes) {
 dr_err dr_data_ptr(dr_tensor t, void** out) {
   DR_TRY(DR_MODE_NOGRAD) {
     at::Tensor& x = ref(t);
-    if (!x.device().is_cpu()) throw std::invalid_argument("data_ptr: tensor is on " + x.device().str() + ", not the CPU");
-    if (!x.is_contiguous()) throw std::invalid_argument("data_ptr: tensor is not contiguous");
+    if (!x.device().is_cpu()) throw dr::Failure(DR_ERR_DEVICE, "data_ptr: tensor is on " + x.device().str() + ", not the CPU");
+    if (!x.is_contiguous()) throw dr::Failure(DR_ERR_VALUE, "data_ptr: tensor is not contiguous");
     *out = x.data_ptr();
   }
   DR_CATCH

@@ -1,7 +1,9 @@
 /* divres libtorch shim: a C ABI over libtorch.
  *
  * Every function that can fail returns dr_err: NULL on success, otherwise a message
- * allocated with malloc (the caller frees it). No C++ exception crosses this ABI.
+ * allocated with malloc (the caller frees it) whose terminating NUL is followed by one
+ * byte, the error class (DR_ERR_*, read with dr_err_class). No C++ exception crosses
+ * this ABI.
  * Tensors are opaque handles (each owns one reference to an at::Tensor) that must be
  * released with dr_free / dr_free_many.
  *
@@ -22,6 +24,25 @@ extern "C" {
 
 typedef struct dr_tensor_s* dr_tensor;
 typedef char* dr_err;
+
+/* Error classes, from the C++ exception type or, for libtorch's generic c10::Error,
+ * from its message. */
+#define DR_ERR_OTHER 0           /* any other failure */
+#define DR_ERR_OUT_OF_MEMORY 1   /* c10::OutOfMemoryError, std::bad_alloc, allocator failures */
+#define DR_ERR_SHAPE 2           /* sizes, shapes or dimensions that do not fit */
+#define DR_ERR_INDEX 3           /* c10::IndexError, std::out_of_range: index or dim out of range */
+#define DR_ERR_TYPE 4            /* c10::TypeError, dtype mismatches */
+#define DR_ERR_VALUE 5           /* c10::ValueError, std::invalid_argument: bad argument values */
+#define DR_ERR_DEVICE 6          /* device mismatches, CUDA missing or failing */
+#define DR_ERR_NOT_IMPLEMENTED 7 /* c10::NotImplementedError: no kernel for this dtype or device */
+#define DR_ERR_LINALG 8          /* c10::LinAlgError: singular or non-positive-definite input */
+
+/* dr_err_class returns the class of a non-NULL error. */
+static inline int dr_err_class(dr_err e) {
+  size_t n = 0;
+  while (e[n] != 0) n++;
+  return (unsigned char)e[n + 1];
+}
 
 /* Mode bits. */
 #define DR_MODE_NOGRAD 1          /* gradient recording off */
