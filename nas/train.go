@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -211,7 +212,7 @@ func OpenEnv(cfg PSConfig) (*Env, ensemble.Meta, error) {
 	if spec == "" {
 		spec = meta.Dataset
 	}
-	train, _, err := data.Open(spec, data.OpenOptions{})
+	train, err := openTrain(spec)
 	if err != nil {
 		return nil, meta, err
 	}
@@ -243,6 +244,27 @@ func OpenEnv(cfg PSConfig) (*Env, ensemble.Meta, error) {
 	}
 	meta.Dataset = spec
 	return env, meta, nil
+}
+
+// opened caches the training sets this process has opened (decoding a dataset
+// takes seconds; search, selection and extraction open the same one repeatedly).
+var opened = struct {
+	sync.Mutex
+	m map[string]data.Dataset
+}{m: map[string]data.Dataset{}}
+
+func openTrain(spec string) (data.Dataset, error) {
+	opened.Lock()
+	defer opened.Unlock()
+	if d, ok := opened.m[spec]; ok {
+		return d, nil
+	}
+	train, _, err := data.Open(spec, data.OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	opened.m[spec] = train
+	return train, nil
 }
 
 // TrainOptions control a progressive-shrinking run beyond its recipe.
