@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/divres/divres/data"
+	"github.com/divres/divres/nets"
 	"github.com/divres/divres/torch"
 )
 
@@ -294,5 +299,71 @@ func TestGammaRaisesDiversity(t *testing.T) {
 			t.Errorf("%s: γ=%g gives held-out diversity %.5f, not %.0f%% above γ=0's %.5f",
 				c.heuristic, c.gamma, div[1], 100*c.margin, div[0])
 		}
+	}
+}
+
+// BenchmarkJointStep times one joint training step (forward of 3 LeNets of
+// widths 1, 2 and 0.5 on a 128×3×32×32 batch, the NCL objective, backward — a
+// double backward for attribution — and each member's SGD step) per heuristic,
+// λ = 0.5, γ = 0.1. bench/python/ncl_step.py is the same step in PyTorch; both
+// report the median step time (ms/step-median). Run with -benchtime 20x or more.
+func BenchmarkJointStep(b *testing.B) {
+	const batch = 128
+	r := rand.New(rand.NewPCG(1, 2))
+	bt := &data.Batch{N: batch, C: 3, H: 32, W: 32, X: make([]float32, batch*3*32*32), Y: make([]int64, batch)}
+	for i := range bt.X {
+		bt.X[i] = float32(r.NormFloat64())
+	}
+	for i := range bt.Y {
+		bt.Y[i] = int64(r.IntN(10))
+	}
+	for _, h := range Heuristics() {
+		b.Run(h, func(b *testing.B) {
+			torch.ManualSeed(0)
+			cfg := TrainConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 5e-4}
+			var ms []*Member
+			var vars []*torch.Var
+			for i, w := range []float64{1, 2, 0.5} {
+				net, err := nets.New("lenet", nets.Config{Style: nets.CIFAR, Width: w, InChannels: 3, Classes: 10, Size: 32}, torch.CPU)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer net.Close()
+				m, err := newMember(fmt.Sprint(i), net, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer m.Opt.Close()
+				net.Store.SetTraining(true)
+				ms = append(ms, m)
+				vars = append(vars, m.vars...)
+			}
+			l := NCL{Heuristic: h, Lambda: 0.5, Gamma: 0.1}
+			if h == HeuristicNone {
+				l.Gamma = 0
+			}
+			tr := &trainer{dev: torch.CPU, members: ms, loss: l}
+			step := func() {
+				loss, corr, err := tr.trainStep(bt, vars)
+				if err != nil {
+					b.Fatal(err)
+				}
+				loss.Free()
+				corr.Free()
+			}
+			for range 3 {
+				step()
+			}
+			times := make([]float64, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				t0 := time.Now()
+				step()
+				times = append(times, float64(time.Since(t0).Microseconds())/1000)
+			}
+			b.StopTimer()
+			slices.Sort(times)
+			b.ReportMetric(times[len(times)/2], "ms/step-median")
+		})
 	}
 }
