@@ -5,17 +5,16 @@ import (
 	"fmt"
 	"image/png"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/divres/divres/data"
 	"github.com/divres/divres/internal/atomicfile"
+	"github.com/divres/divres/internal/progress"
 )
 
 func init() {
@@ -81,15 +80,9 @@ func openDataFlags(c *cli.Context) (data.Dataset, string, error) {
 		opts.Folder.Width, opts.Folder.Height = w, h
 	}
 	if opts.Download {
-		var bar *progressbar.ProgressBar
-		opts.Progress = func(done, total int64) {
-			if bar == nil {
-				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(os.Stderr),
-					progressbar.OptionSetDescription("download"), progressbar.OptionShowBytes(true),
-					progressbar.OptionThrottle(100_000_000), progressbar.OptionClearOnFinish())
-			}
-			bar.Set64(done)
-		}
+		prog := progress.New("download", "B", 0, progress.Options{Bytes: true})
+		defer prog.Finish()
+		opts.Progress = func(done, total int64) { prog.Update64(done, total, "") }
 	}
 	train, test, err := data.OpenContext(c.Context, c.String("data"), opts)
 	if err != nil {
@@ -163,13 +156,13 @@ func dataInfo(c *cli.Context) error {
 	for k, n := range data.ClassCounts(d) {
 		r.Classes = append(r.Classes, dataClassCount{Label: k, Name: names[k], Count: n})
 	}
-	var progress func(int)
+	var progressFn func(int)
 	if _, inMemory := d.(*data.Memory); !inMemory && d.Len() > 1000 {
-		bar := progressbar.NewOptions(d.Len(), progressbar.OptionSetWriter(os.Stderr),
-			progressbar.OptionSetDescription("pixel statistics"), progressbar.OptionClearOnFinish())
-		progress = func(done int) { bar.Set(done) }
+		prog := newProgress("pixel statistics", "img", d.Len())
+		defer prog.Finish()
+		progressFn = func(done int) { prog.Update(done, 0) }
 	}
-	st, err := data.ComputePixelStats(d, progress)
+	st, err := data.ComputePixelStats(d, progressFn)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 // another recipe in the same directory: refused.
 func TestStudyPipeline(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data.FashionMNISTDir, "t10k-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("Fashion-MNIST not installed")
+		t.Fatal("Fashion-MNIST is not installed (build.sh installs dataset-fashion-mnist)")
 	}
 	dir := t.TempDir()
 	cfg := study.Default()

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/divres/divres/ensemble"
+	"github.com/divres/divres/internal/progress"
 )
 
 func init() {
@@ -56,10 +57,7 @@ func init() {
 			&cli.IntFlag{Name: "cutout", Value: 8, Usage: "side of the cutout square"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed of weights, data order, subsets and augmentation"},
 			&cli.Uint64Flag{Name: "init-seed", Usage: "seed of the weights alone (default: --seed); a jointly trained member's seed"},
-			&cli.StringFlag{Name: "device", Value: "auto", Usage: "cpu, cuda, cuda:N or auto"},
-			&cli.StringFlag{Name: "amp", Value: "none", Usage: "mixed precision: none, bf16 or fp16 (CUDA)"},
-			&cli.IntFlag{Name: "workers", Usage: "data-loading goroutines (default: the CPUs)"},
-			&cli.IntFlag{Name: "threads", Usage: "libtorch intra-op threads (default: as configured)"},
+			deviceFlag(), ampFlag(), workersFlag(), threadsFlag(),
 			&cli.BoolFlag{Name: "resume", Usage: "continue the unfinished run in --out"},
 			&cli.StringFlag{Name: "progress", Value: "auto", Usage: "auto, bar, log or off"},
 		},
@@ -67,19 +65,13 @@ func init() {
 	})
 }
 
-// trainParseProgress maps a --progress value to a mode.
+// trainParseProgress parses a --progress value (auto, bar, log or off).
 func trainParseProgress(s string) (ensemble.ProgressMode, error) {
-	switch s {
-	case "auto", "":
-		return ensemble.ProgressAuto, nil
-	case "bar":
-		return ensemble.ProgressBar, nil
-	case "log":
-		return ensemble.ProgressLog, nil
-	case "off":
-		return ensemble.ProgressOff, nil
+	mode, err := progress.ParseMode(s)
+	if err != nil {
+		return mode, fmt.Errorf("--progress: %w", err)
 	}
-	return 0, fmt.Errorf("--progress: unknown mode %q (want auto, bar, log or off)", s)
+	return mode, nil
 }
 
 // trainSplitList splits a comma-separated flag value.

@@ -15,7 +15,7 @@ import (
 // the result as its own baseline) and bench on a few real Fashion-MNIST images.
 func TestTrainEvalBenchCLI(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data.FashionMNISTDir, "t10k-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("Fashion-MNIST not installed")
+		t.Fatal("Fashion-MNIST is not installed (build.sh installs dataset-fashion-mnist)")
 	}
 	dir := t.TempDir()
 	run := filepath.Join(dir, "lenet")
