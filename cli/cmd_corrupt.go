@@ -45,7 +45,7 @@ Grid mode: divres corrupt --grid in.png --out grid.png
 			&cli.StringFlag{Name: "params", Value: "cifar", Usage: "constants: cifar (32×32) or imagenet (224×224)"},
 			&cli.StringFlag{Name: "frost-dir", Usage: "`DIR` with the original frost1.png … frost5.jpg (default: procedural textures)"},
 			&cli.StringFlag{Name: "labels", Usage: "labels `FILE` (.npy, N integers) to write as DIR/labels.npy"},
-			&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "worker goroutines"},
+			workersFlag(),
 		},
 		Action: runCorrupt,
 	})
@@ -90,8 +90,12 @@ func runCorrupt(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("--rng: %w", err)
 	}
-	if c.Int("workers") < 1 {
-		return fmt.Errorf("--workers must be at least 1")
+	workers, err := workersFlagValue(c)
+	if err != nil {
+		return err
+	}
+	if workers == 0 {
+		workers = runtime.NumCPU()
 	}
 	src, err := corrupt.OpenNPYImages(c.String("in"))
 	if err != nil {
@@ -124,14 +128,14 @@ func runCorrupt(c *cli.Context) error {
 	total := src.Len() * len(cs) * len(sevs)
 	logrus.WithFields(logrus.Fields{"images": src.Len(), "size": fmt.Sprintf("%dx%dx%d", h, w, ch),
 		"corruptions": len(cs), "severities": sevs, "rng": mode, "seed": c.Uint64("seed"),
-		"params": params, "workers": c.Int("workers"), "frost": frost}).Info("corrupting")
+		"params": params, "workers": workers, "frost": frost}).Info("corrupting")
 	progress := newProgress("corrupt", "img", total)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
 	err = corrupt.Run(ctx, src, corrupt.RunConfig{
 		Corruptions: cs, Severities: sevs, Seed: c.Uint64("seed"), RNG: mode,
-		Workers: c.Int("workers"), Options: opt,
+		Workers: workers, Options: opt,
 		Progress: progress.Update,
 	}, sw.Write)
 	progress.Finish()
