@@ -40,7 +40,7 @@ func baseRun(t *testing.T) string {
 func psConfig(base string) PSConfig {
 	return PSConfig{Base: base, Subset: 128, ValFraction: 0.25, Space: tinySpace(), Sandwich: true,
 		Stages: []Stage{{Name: "depth", Depth: true, Epochs: 1, LR: 0.01}, {Name: "width", Depth: true, Width: true, Epochs: 1, LR: 0.005}},
-		Batch: 32, CalibImages: 64, Seed: 3, Device: "cpu", Workers: 1}
+		Batch:  32, CalibImages: 64, Seed: 3, Device: "cpu", Workers: 1}
 }
 
 func storeTensors(t *testing.T, path string) map[string][]float32 {
