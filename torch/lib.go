@@ -37,15 +37,6 @@ func ParallelInfo() string { return C.GoString(C.dr_parallel_info()) }
 // ManualSeed seeds libtorch's global random generator (CPU and CUDA).
 func ManualSeed(seed uint64) { C.dr_manual_seed(C.uint64_t(seed)) }
 
-// BuiltWithCUDA reports whether the shim was built against a CUDA libtorch.
-func BuiltWithCUDA() bool { return bool(C.dr_built_with_cuda()) }
-
-// CUDAAvailable reports whether CUDA can be used (a CUDA libtorch and a device).
-func CUDAAvailable() bool { return bool(C.dr_cuda_is_available()) }
-
-// CUDADeviceCount returns the number of visible CUDA devices (0 without CUDA).
-func CUDADeviceCount() int { return int(C.dr_cuda_device_count()) }
-
 // DefaultThreads is the intra-op thread count divres chooses when neither
 // DIVRES_THREADS nor OMP_NUM_THREADS is set: the number of CPUs.
 func DefaultThreads() int {
