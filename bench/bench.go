@@ -11,7 +11,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/divres/divres/cuda"
 	"github.com/divres/divres/nets"
 	"github.com/divres/divres/torch"
 )
@@ -106,7 +105,7 @@ func Run(c Config) (Stats, error) {
 	}
 	sync := func() error {
 		if dev.IsCUDA() {
-			return cuda.Synchronize(max(dev.Index, 0))
+			return torch.CUDASynchronize(max(dev.Index, 0))
 		}
 		return nil
 	}
