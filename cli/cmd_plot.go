@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -62,6 +63,12 @@ func runPlot(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
+	more, skipped, err := plots.DiversityFigures(results, c.String("out"), formats) // ensembles and diversity
+	if err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	rep.Written = append(rep.Written, more...)
+	maps.Copy(rep.Skipped, skipped)
 	names := make([]string, 0, len(rep.Skipped))
 	for name := range rep.Skipped {
 		names = append(names, name)
