@@ -34,6 +34,9 @@ type EvalOptions struct {
 	// Progress, if set, is called after each evaluated slice (clean included) with
 	// the number done and the total.
 	Progress func(done, total int)
+	// Slice, if set, receives the predictions of each slice: the clean test set
+	// (corruption "", severity 0), then every corruption × severity.
+	Slice func(corruption string, severity int, p *Predictions)
 }
 
 // EvaluateCorruptions measures net's top-1 error on the clean test set and on every
@@ -98,6 +101,9 @@ func EvaluateCorruptions(ctx context.Context, net *nets.Net, meta Meta, clean da
 	if err != nil {
 		return nil, fmt.Errorf("evaluate clean: %w", err)
 	}
+	if o.Slice != nil {
+		o.Slice("", 0, cp)
+	}
 	step()
 	src := o.Source
 	if src == "" {
@@ -127,6 +133,9 @@ func EvaluateCorruptions(ctx context.Context, net *nets.Net, meta Meta, clean da
 				return nil, fmt.Errorf("evaluate %s severity %d: %w", c, s, err)
 			}
 			row[s-1] = p.ErrorRate()
+			if o.Slice != nil {
+				o.Slice(c, s, p)
+			}
 			step()
 		}
 		r.Errors[c] = row

@@ -2,6 +2,7 @@ package ensemble
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -108,10 +109,25 @@ func TestEvaluateGeneratedCorruptions(t *testing.T) {
 	}
 
 	// A subset of corruptions and severities: the rest is marked NotEvaluated.
+	// The Slice callback sees every slice, clean first, with the errors of the result.
+	slices := map[string]float64{}
+	var order []string
 	r, err = EvaluateCorruptions(ctx, net, meta, test, set, torch.CPU,
-		EvalOptions{Corruptions: []string{"fog", "contrast"}, Severities: []int{2, 5}, N: 20})
+		EvalOptions{Corruptions: []string{"fog", "contrast"}, Severities: []int{2, 5}, N: 20,
+			Slice: func(c string, s int, p *Predictions) {
+				key := fmt.Sprintf("%s/%d", c, s)
+				if len(p.Pred) != 20 {
+					t.Errorf("slice %s: %d predictions, want 20", key, len(p.Pred))
+				}
+				slices[key] = p.ErrorRate()
+				order = append(order, key)
+			}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(order) != 5 || order[0] != "/0" || slices["/0"] != r.CleanError || slices["fog/2"] != r.Errors["fog"][1] ||
+		slices["contrast/5"] != r.Errors["contrast"][4] {
+		t.Errorf("slices %v (order %v), result clean %v errors %v", slices, order, r.CleanError, r.Errors)
 	}
 	if len(r.Errors) != 2 || r.Errors["fog"][0] != corrupt.NotEvaluated || r.Errors["fog"][1] < 0 || r.Errors["contrast"][4] < 0 {
 		t.Errorf("partial result %v", r.Errors)
