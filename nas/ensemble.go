@@ -284,12 +284,13 @@ func saliencyMaps(ctx context.Context, net *nets.Net, env *Env, n int, dev torch
 	return torch.Cat(parts, 0), nil
 }
 
-// meanPairs is the mean of mat over the unordered pairs of idx.
+// meanPairs is the mean of mat over the unordered pairs of idx (both directions
+// averaged, for asymmetric measures such as KL).
 func meanPairs(mat [][]float64, idx []int) float64 {
 	s, k := 0.0, 0
 	for a := 0; a < len(idx); a++ {
 		for b := a + 1; b < len(idx); b++ {
-			s += mat[idx[a]][idx[b]]
+			s += (mat[idx[a]][idx[b]] + mat[idx[b]][idx[a]]) / 2
 			k++
 		}
 	}
@@ -316,8 +317,8 @@ func mostDiverse(mat [][]float64, k int) []int {
 	best, pa, pb := math.Inf(-1), 0, 1
 	for a := 0; a < n; a++ {
 		for b := a + 1; b < n; b++ {
-			if mat[a][b] > best {
-				best, pa, pb = mat[a][b], a, b
+			if v := (mat[a][b] + mat[b][a]) / 2; v > best {
+				best, pa, pb = v, a, b
 			}
 		}
 	}
