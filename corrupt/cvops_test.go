@@ -280,3 +280,27 @@ func boxBlur3F32(dst, src []float32, h, w int, rows []float64) []float64 {
 	}
 	return rows
 }
+
+// filter2DU8, the generic form of embossU8, is cv::filter2D(src, CV_8U, k) with a 3×3 integer kernel k (row-major)
+// applied as a correlation anchored at the centre, border reflect-101, the exact
+// integer sum saturated to 0..255. dst must not overlap src. pad is window3's scratch.
+func filter2DU8(dst, src []uint8, h, w int, k *[9]int, pad []int32) []int32 {
+	var kk [9]int32
+	for i, v := range k {
+		kk[i] = int32(v)
+	}
+	return window3(src, h, w, pad, func(y int, p0, p1, p2 []int32) {
+		d := dst[y*w:][:w]
+		// Sliding window: the partial sums of the left and middle columns carried.
+		l0 := kk[0]*p0[0] + kk[3]*p1[0] + kk[6]*p2[0]
+		m0 := kk[1]*p0[1] + kk[4]*p1[1] + kk[7]*p2[1]
+		l1 := kk[0]*p0[1] + kk[3]*p1[1] + kk[6]*p2[1]
+		for x := range d {
+			a, b, c := p0[x+2], p1[x+2], p2[x+2]
+			d[x] = satU8(l0 + m0 + kk[2]*a + kk[5]*b + kk[8]*c)
+			l0 = l1
+			m0 = kk[1]*a + kk[4]*b + kk[7]*c
+			l1 = kk[0]*a + kk[3]*b + kk[6]*c
+		}
+	})
+}

@@ -19,8 +19,8 @@
 // never receive their final refinement scan (complete files, as every encoder
 // writes them, are exact), arithmetic coding, 12-bit and lossless JPEG, CMYK.
 //
-// RoundTrip computes the decoded pixels without the entropy coding, which is
+// RoundTripTo computes the decoded pixels without the entropy coding, which is
 // lossless and can be skipped. The tests hold the full encoder (standard Huffman
-// tables, JFIF headers), which writes Pillow's bytes exactly, and check RoundTrip
+// tables, JFIF headers), which writes Pillow's bytes exactly, and check RoundTripTo
 // against decoding its output.
 package ljpeg

@@ -27,10 +27,10 @@ func TestEncodeMatchesPillow(t *testing.T) {
 	}
 }
 
-// The baseline encoder below is the tests' reference for RoundTrip, whose arithmetic
+// The baseline encoder below is the tests' reference for RoundTripTo, whose arithmetic
 // (colour conversion, downsampling, forward DCT, quantisation) is the encoder's
 // without the lossless entropy coding: TestEncodeMatchesPillow pins its bytes to
-// Pillow's, and the round-trip tests check RoundTrip against decode(encode(img)).
+// Pillow's, and the round-trip tests check RoundTripTo against decode(encode(img)).
 
 // encode compresses an interleaved 8-bit RGB image (w·h·3 bytes, row-major) to the
 // exact bytes Pillow 9.4 with libjpeg-turbo 2.1 writes for

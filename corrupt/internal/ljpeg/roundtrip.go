@@ -5,19 +5,6 @@ import (
 	"sync"
 )
 
-// RoundTrip returns the pixels Decode gives for the JPEG that Pillow writes of pix
-// at quality (Image.save(f, "JPEG", quality=quality)), the JPEG corruption, without
-// the entropy coding (which is lossless): colour conversion, downsampling, forward
-// DCT, quantisation, dequantisation, inverse DCT, upsampling and colour conversion
-// back, each exactly as libjpeg-turbo computes it.
-func RoundTrip(pix []uint8, w, h, quality int) ([]uint8, error) {
-	dst := make([]uint8, len(pix))
-	if err := RoundTripTo(dst, pix, w, h, quality); err != nil {
-		return nil, err
-	}
-	return dst, nil
-}
-
 // rtScratch holds the working planes of one round trip; reused through a pool.
 type rtScratch struct {
 	y, cb, cr []uint8
@@ -35,7 +22,12 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// RoundTripTo is RoundTrip writing into dst (w·h·3 bytes), which may be pix itself.
+// RoundTripTo writes to dst (w·h·3 bytes, which may be pix itself) the pixels Decode
+// gives for the JPEG that Pillow writes of pix at quality (Image.save(f, "JPEG",
+// quality=quality)), the JPEG corruption, without the entropy coding (which is
+// lossless): colour conversion, downsampling, forward DCT, quantisation,
+// dequantisation, inverse DCT, upsampling and colour conversion back, each exactly as
+// libjpeg-turbo computes it.
 // It is safe for concurrent use. Images wider or taller than a JPEG frame allows
 // (65535) get the same arithmetic, though no JPEG file could hold them.
 func RoundTripTo(dst, pix []uint8, w, h, quality int) error {

@@ -47,12 +47,12 @@ func TestRoundTripEqualsEncodeDecode(t *testing.T) {
 			if err != nil || dw != w || dh != h || ch != 3 {
 				t.Fatalf("%d×%d q%d: decode: %v", w, h, q, err)
 			}
-			got, err := RoundTrip(pix, w, h, q)
+			got, err := roundTrip(pix, w, h, q)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("%d×%d q%d: RoundTrip differs from Decode(Encode)", w, h, q)
+				t.Errorf("%d×%d q%d: round trip differs from decode(encode)", w, h, q)
 			}
 		}
 	}
@@ -62,39 +62,39 @@ func TestRoundTripEqualsEncodeDecode(t *testing.T) {
 func TestRoundTripMatchesPillow(t *testing.T) {
 	for _, r := range loadRefs(t, "enc") {
 		pix, w, h := readPPM(t, r[1])
-		got, err := RoundTrip(pix, w, h, atoi(t, r[2]))
+		got, err := roundTrip(pix, w, h, atoi(t, r[2]))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if sha256hex(got) != r[3] {
-			t.Errorf("%s: RoundTrip differs from Pillow", r[0])
+			t.Errorf("%s: round trip differs from Pillow", r[0])
 		}
 	}
 }
 
 func TestRoundTripInPlaceAndErrors(t *testing.T) {
 	pix := testImage(20, 12, 4)
-	want, _ := RoundTrip(pix, 20, 12, 58)
+	want, _ := roundTrip(pix, 20, 12, 58)
 	if err := RoundTripTo(pix, pix, 20, 12, 58); err != nil || !bytes.Equal(pix, want) {
 		t.Errorf("in-place round trip differs (%v)", err)
 	}
 	for _, c := range []struct {
 		n, w, h, q int
 	}{{0, 0, 0, 50}, {12, 2, 2, 0}, {12, 2, 2, 101}, {11, 2, 2, 50}} {
-		if _, err := RoundTrip(make([]uint8, c.n), c.w, c.h, c.q); err == nil {
-			t.Errorf("RoundTrip(%d bytes, %d×%d, q%d): no error", c.n, c.w, c.h, c.q)
+		if _, err := roundTrip(make([]uint8, c.n), c.w, c.h, c.q); err == nil {
+			t.Errorf("roundTrip(%d bytes, %d×%d, q%d): no error", c.n, c.w, c.h, c.q)
 		}
 		if _, err := encode(make([]uint8, c.n), c.w, c.h, c.q); err == nil {
 			t.Errorf("encode(%d bytes, %d×%d, q%d): no error", c.n, c.w, c.h, c.q)
 		}
 	}
-	// Beyond the JPEG frame limit Encode fails and RoundTrip still works.
+	// Beyond the JPEG frame limit encode fails and the round trip still works.
 	wide := testImage(70000, 1, 5)
 	if _, err := encode(wide, 70000, 1, 50); err == nil {
-		t.Error("Encode of a 70000-pixel-wide image: no error")
+		t.Error("encode of a 70000-pixel-wide image: no error")
 	}
-	if _, err := RoundTrip(wide, 70000, 1, 50); err != nil {
-		t.Errorf("RoundTrip of a 70000-pixel-wide image: %v", err)
+	if _, err := roundTrip(wide, 70000, 1, 50); err != nil {
+		t.Errorf("round trip of a 70000-pixel-wide image: %v", err)
 	}
 }
 
@@ -176,7 +176,7 @@ func TestRoundTripConcurrent(t *testing.T) {
 	want := map[int][]uint8{}
 	qs := []int{3, 33, 58, 99}
 	for _, q := range qs {
-		want[q], _ = RoundTrip(pix, 40, 24, q)
+		want[q], _ = roundTrip(pix, 40, 24, q)
 	}
 	errs := make(chan string, 64)
 	done := make(chan bool)
@@ -184,7 +184,7 @@ func TestRoundTripConcurrent(t *testing.T) {
 		go func(g int) {
 			for i := 0; i < 20; i++ {
 				q := qs[(g+i)%len(qs)]
-				got, err := RoundTrip(pix, 40, 24, q)
+				got, err := roundTrip(pix, 40, 24, q)
 				if err != nil || !bytes.Equal(got, want[q]) {
 					errs <- "concurrent round trip differs"
 				}
@@ -199,4 +199,13 @@ func TestRoundTripConcurrent(t *testing.T) {
 	for e := range errs {
 		t.Fatal(e)
 	}
+}
+
+// roundTrip is RoundTripTo into a new slice.
+func roundTrip(pix []uint8, w, h, quality int) ([]uint8, error) {
+	dst := make([]uint8, len(pix))
+	if err := RoundTripTo(dst, pix, w, h, quality); err != nil {
+		return nil, err
+	}
+	return dst, nil
 }
