@@ -1,5 +1,3 @@
-// Package nas holds the multi-objective search machinery for sub-network
-// ensembles: Pareto ranking, crowding distance and hypervolume.
 package nas
 
 import (
