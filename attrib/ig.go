@@ -323,6 +323,16 @@ func (m Model) pathSum(s *torch.Scope, x, base, t *torch.Tensor, alphas, weights
 	steps := int64(len(alphas))
 	dt, dev := x.DType(), x.Device()
 	var parts []*torch.Tensor
+	// The caching CPU allocator reuses blocks of the same size only: when the
+	// rows per pass change (the last, shorter chunk), its idle blocks of the
+	// previous size would stay resident beside the new ones, so they are returned
+	// first, and again at the end when the call ends on another size than it began.
+	first, prev := int64(-1), int64(-1)
+	defer func() {
+		if prev != first && !dev.IsCUDA() {
+			torch.EmptyCPUCache()
+		}
+	}()
 	for i0 := int64(0); i0 < n; i0 += g {
 		gi := min(g, n-i0)
 		xs, bs := x.In(s).Narrow(0, i0, gi), base.Narrow(0, i0, gi)
@@ -332,6 +342,15 @@ func (m Model) pathSum(s *torch.Scope, x, base, t *torch.Tensor, alphas, weights
 		for k0 := int64(0); k0 < steps; k0 += spc {
 			k1 := min(steps, k0+spc)
 			nk := k1 - k0
+			if rows := nk * gi; rows != prev {
+				if prev >= 0 && !dev.IsCUDA() {
+					torch.EmptyCPUCache()
+				}
+				if first < 0 {
+					first = rows
+				}
+				prev = rows
+			}
 			cs := torch.NewScope()
 			a := torch.FromSlice(cs, alphas[k0:k1], []int64{nk, 1, 1, 1, 1}).ToOpts(false, dt, dev)
 			w := torch.FromSlice(cs, weights[k0:k1], []int64{nk, 1, 1, 1, 1}).ToOpts(false, dt, dev)
