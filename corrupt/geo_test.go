@@ -7,8 +7,8 @@ import (
 )
 
 // Benchmark helper of motion_blur, zoom_blur, snow, fog and elastic_transform
-// (BenchmarkGeo*). Parity with ../shared/corrupt/reference.npz is checked by the shared
-// TestParity; other sizes and the ImageNet constants by TestGeoSizesMatchOriginal.
+// (BenchmarkGeo*). Parity with ../shared/corrupt/reference.npz is checked by
+// TestParity (against the hashes in testdata/parity_sha256.txt); other sizes and the ImageNet constants by TestGeoSizesMatchOriginal.
 //
 //	go test -run '^$' -bench Geo ./corrupt
 //

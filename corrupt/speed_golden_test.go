@@ -14,10 +14,11 @@ import (
 )
 
 // TestOutputsUnchanged pins the exact output of every corruption and severity where
-// the parity test with ../shared/corrupt/reference.npz does not reach: the default
-// random mode (StreamRNG, procedural frost) on the 80 reference inputs, both random
-// modes on small odd-sized images (CIFAR and ImageNet constants), and the default
-// mode on one 224×224 image with the ImageNet constants. testdata/speed_golden.txt
+// the parity test (../shared/corrupt/reference.npz, pinned by
+// testdata/parity_sha256.txt) does not reach: the default random mode (StreamRNG,
+// procedural frost) on the 80 reference inputs, both random modes on small odd-sized
+// images (CIFAR and ImageNet constants), and the default mode on one 224×224 image
+// with the ImageNet constants. testdata/speed_golden.txt
 // holds one SHA-256 per (set, corruption) over the five severities' outputs; it was
 // written by this test (DIVRES_WRITE_GOLDEN=1) before the speed work on the
 // package, so any optimisation that changes a single value fails here.
