@@ -189,7 +189,7 @@ FUNCS = [(5, "motion_blur", motion_blur), (6, "zoom_blur", zoom_blur), (7, "snow
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    inputs = np.load(os.path.join(here, "../../../shared/corrupt/inputs.npy"))
+    inputs = np.load(os.path.join(here, "inputs.npy"))
     # Natural-photo crops (64..79) enlarged/tiled to the test sizes with Pillow.
     a = np.array(PILImage.fromarray(inputs[64]).resize((36, 36), PILImage.BILINEAR))
     b = np.array(PILImage.fromarray(inputs[70]).resize((36, 36), PILImage.BILINEAR))

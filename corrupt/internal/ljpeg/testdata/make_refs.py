@@ -9,7 +9,7 @@ import cv2
 from PIL import Image
 from wand.image import Image as WandImage
 
-FROST = '../../../../../shared/corrupt/frost'
+FROST = '../../../testdata/frost'  # copies of ../shared/corrupt/frost/frost{4,5}.jpg
 lines = []
 
 
