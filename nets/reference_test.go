@@ -564,7 +564,8 @@ func checkParity(t *testing.T, name string, c parityCase) {
 // passes (batch 2): the logits must be (2, classes), the features (2, F) with F the
 // classifier's input width (and the table's hand-derived value), the loss finite
 // and positive, and every trainable parameter must get a finite, non-zero
-// gradient, except those the table says vanish.
+// gradient, except those the table says vanish. The first size of each case also
+// checks the test budget and that the features give the logits.
 func TestTrainingSteps(t *testing.T) {
 	for _, name := range tableNames() {
 		c := archTable[name]
@@ -582,18 +583,27 @@ func TestTrainingSteps(t *testing.T) {
 			}
 			for _, size := range sizes {
 				cfg := Config{Style: sc.style, Width: sc.width, InChannels: sc.in, Classes: sc.classes}
+				first := size == sizes[0]
 				t.Run(fmt.Sprintf("%s/%s/w%g/in%d/%d", name, sc.style, sc.width, cfg.withDefaults().InChannels, size), func(t *testing.T) {
 					if c.slow && testing.Short() {
 						t.Skip("-short: large model")
 					}
-					checkStep(t, name, c, cfg, size, sc.features)
+					checkStep(t, name, c, cfg, size, sc.features, first)
 				})
 			}
 		}
 	}
 }
 
-func checkStep(t *testing.T, name string, c archCase, cfg Config, size, features int64) {
+// stepBudgetMACs bounds the multiply-accumulates per image of the first size of
+// every step case, so that the package's tests stay well under a minute of CPU on
+// 2 cores.
+const stepBudgetMACs = 500_000_000
+
+// checkStep runs one step case at one size. At the first size of a case it also
+// checks the MAC count against the budget and, in evaluation mode, that the
+// features give the logits through the classifier.
+func checkStep(t *testing.T, name string, c archCase, cfg Config, size, features int64, first bool) {
 	torch.ManualSeed(3)
 	n, err := New(name, cfg, torch.CPU)
 	if err != nil {
@@ -603,9 +613,19 @@ func checkStep(t *testing.T, name string, c archCase, cfg Config, size, features
 	if c.prepare != nil {
 		c.prepare(t, n)
 	}
-	w, _ := classifierWeight(n)
+	w, b := classifierWeight(n)
 	if w == nil {
 		t.Fatalf("no classifier weight with %d rows", n.Config.Classes)
+	}
+	if first {
+		macs, err := n.MACs(size)
+		if err != nil {
+			t.Fatalf("forward at %d×%d: %v", size, size, err)
+		}
+		if macs <= 0 || macs > stepBudgetMACs {
+			t.Fatalf("%.3g MACs per image at %d×%d, want more than 0 and at most %.3g (the test budget)", float64(macs), size, size,
+				float64(stepBudgetMACs))
+		}
 	}
 	r := trainStep(t, n, size, 2)
 	if !slices.Equal(r.logits, []int64{2, n.Config.Classes}) {
@@ -625,6 +645,47 @@ func checkStep(t *testing.T, name string, c archCase, cfg Config, size, features
 	}
 	if len(r.noGrad)+len(r.nonFinite)+len(zero) > 0 {
 		t.Errorf("gradients: none for %v, non-finite for %v, zero for %v", r.noGrad, r.nonFinite, zero)
+	}
+	if first {
+		checkFeaturesGiveLogits(t, n, w, b, size)
+	}
+}
+
+// checkFeaturesGiveLogits checks in evaluation mode that, for a linear classifier
+// w (with bias b, or nil), the logits are w applied to the features.
+func checkFeaturesGiveLogits(t *testing.T, n *Net, w, b *torch.Var, size int64) {
+	t.Helper()
+	if len(w.T.Shape()) != 2 {
+		return // a 1×1 convolution (squeezenet): the features are pooled after it
+	}
+	n.Store.SetTraining(false)
+	defer n.Store.SetTraining(true)
+	err := torch.Do(func(s *torch.Scope) error {
+		x := torch.Randn(s, []int64{2, n.Config.InChannels, size, size})
+		logits, feats := n.Forward(x)
+		if err := logits.Err(); err != nil {
+			return err
+		}
+		var bias *torch.Tensor
+		if b != nil {
+			bias = b.T
+		}
+		want := torch.Linear(feats, w.T, bias)
+		diff, err := logits.Sub(want).Abs().Max().Item()
+		if err != nil {
+			return err
+		}
+		scale, err := want.Abs().Max().Item()
+		if err != nil {
+			return err
+		}
+		if diff > 1e-4*(1+scale) {
+			t.Errorf("evaluation-mode logits differ from %s applied to the features by %g", w.Name, diff)
+		}
+		return nil
+	}, torch.NoGrad())
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
