@@ -235,6 +235,11 @@ func fileExists(p string) bool {
 // directory): data_batch_1.bin … data_batch_5.bin for training (50,000 images),
 // test_batch.bin for testing (10,000), class names from batches.meta.txt.
 func LoadCIFAR10(dir string) (train, test *Memory, err error) {
+	return loadCIFAR10(dir, true)
+}
+
+// loadCIFAR10 is LoadCIFAR10 that reads the training batches only if withTrain is set.
+func loadCIFAR10(dir string, withTrain bool) (train, test *Memory, err error) {
 	classes, err := readNames(filepath.Join(dir, "batches.meta.txt"), CIFAR10Classes)
 	if err != nil {
 		return nil, nil, err
@@ -243,8 +248,10 @@ func LoadCIFAR10(dir string) (train, test *Memory, err error) {
 	for i := 1; i <= 5; i++ {
 		trainFiles = append(trainFiles, filepath.Join(dir, fmt.Sprintf("data_batch_%d.bin", i)))
 	}
-	if train, err = readCIFARFiles(trainFiles, cifar10Format, classes); err != nil {
-		return nil, nil, fmt.Errorf("CIFAR-10 training set: %w", err)
+	if withTrain {
+		if train, err = readCIFARFiles(trainFiles, cifar10Format, classes); err != nil {
+			return nil, nil, fmt.Errorf("CIFAR-10 training set: %w", err)
+		}
 	}
 	if test, err = readCIFARFiles([]string{filepath.Join(dir, "test_batch.bin")}, cifar10Format, classes); err != nil {
 		return nil, nil, fmt.Errorf("CIFAR-10 test set: %w", err)
@@ -256,6 +263,11 @@ func LoadCIFAR10(dir string) (train, test *Memory, err error) {
 // directory): train.bin (50,000 images) and test.bin (10,000), with the 100 fine
 // labels, or the 20 coarse ones if coarse is set.
 func LoadCIFAR100(dir string, coarse bool) (train, test *Memory, err error) {
+	return loadCIFAR100(dir, coarse, true)
+}
+
+// loadCIFAR100 is LoadCIFAR100 that reads train.bin only if withTrain is set.
+func loadCIFAR100(dir string, coarse, withTrain bool) (train, test *Memory, err error) {
 	f, nameFile, def := cifar100FineFormat, "fine_label_names.txt", CIFAR100Classes
 	if coarse {
 		f, nameFile, def = cifar100CoarseFormat, "coarse_label_names.txt", CIFAR100CoarseClasses
@@ -264,8 +276,10 @@ func LoadCIFAR100(dir string, coarse bool) (train, test *Memory, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if train, err = readCIFARFiles([]string{filepath.Join(dir, "train.bin")}, f, classes); err != nil {
-		return nil, nil, fmt.Errorf("CIFAR-100 training set: %w", err)
+	if withTrain {
+		if train, err = readCIFARFiles([]string{filepath.Join(dir, "train.bin")}, f, classes); err != nil {
+			return nil, nil, fmt.Errorf("CIFAR-100 training set: %w", err)
+		}
 	}
 	if test, err = readCIFARFiles([]string{filepath.Join(dir, "test.bin")}, f, classes); err != nil {
 		return nil, nil, fmt.Errorf("CIFAR-100 test set: %w", err)

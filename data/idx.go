@@ -218,6 +218,11 @@ func IsIDXDir(dir string) bool {
 // from dir. A missing split is returned as nil; both missing is an error. With nil
 // classes, both splits get the classes "0", "1", … up to the largest label of either.
 func LoadIDXDir(dir string, classes []string) (train, test *Memory, err error) {
+	return loadIDXDir(dir, classes, true)
+}
+
+// loadIDXDir is LoadIDXDir that reads the training files only if withTrain is set.
+func loadIDXDir(dir string, classes []string, withTrain bool) (train, test *Memory, err error) {
 	load := func(split string) (*Memory, error) {
 		im, ok := findIDXFile(dir, split, "images-idx3")
 		if !ok {
@@ -229,8 +234,10 @@ func LoadIDXDir(dir string, classes []string) (train, test *Memory, err error) {
 		}
 		return LoadIDX(im, lb, classes)
 	}
-	if train, err = load("train"); err != nil {
-		return nil, nil, err
+	if withTrain {
+		if train, err = load("train"); err != nil {
+			return nil, nil, err
+		}
 	}
 	if test, err = load("t10k"); err != nil {
 		return nil, nil, err
@@ -241,6 +248,9 @@ func LoadIDXDir(dir string, classes []string) (train, test *Memory, err error) {
 			names = test.classes
 		}
 		train.classes, test.classes = names, names
+	}
+	if !withTrain && test == nil {
+		return nil, nil, fmt.Errorf("%s: no IDX test set (t10k-images-idx3-ubyte[.gz])", dir)
 	}
 	if train == nil && test == nil {
 		return nil, nil, fmt.Errorf("%s: no IDX files (train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz])", dir)

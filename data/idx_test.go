@@ -175,3 +175,30 @@ func TestFashionMNISTReal(t *testing.T) {
 		t.Errorf("FashionMNISTNorm std %v, data %v", FashionMNISTNorm.Std[0], n.Std[0])
 	}
 }
+
+// OpenTest reads only the test split: a training file that is garbage does not stop
+// it, while Open, which reads both, reports it.
+func TestOpenTestSkipsTraining(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "train-images-idx3-ubyte"), []byte("not an IDX file"))
+	writeFile(t, filepath.Join(dir, "train-labels-idx1-ubyte"), []byte("nor this"))
+	writeFile(t, filepath.Join(dir, "t10k-images-idx3-ubyte"), idxBytes([]int{2, 2, 3}, synthImages(2, 6)))
+	writeFile(t, filepath.Join(dir, "t10k-labels-idx1-ubyte"), idxBytes([]int{2}, []byte{1, 0}))
+	if _, _, err := Open(dir, OpenOptions{}); err == nil {
+		t.Fatal("Open read a garbage training file without error")
+	}
+	te, err := OpenTest(dir, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if te.Len() != 2 || te.NumClasses() != 2 {
+		t.Fatalf("test set: %d images, %d classes", te.Len(), te.NumClasses())
+	}
+	// A source without a test set is an error for OpenTest.
+	only := t.TempDir()
+	writeFile(t, filepath.Join(only, "train-images-idx3-ubyte"), idxBytes([]int{2, 2, 3}, synthImages(2, 6)))
+	writeFile(t, filepath.Join(only, "train-labels-idx1-ubyte"), idxBytes([]int{2}, []byte{1, 0}))
+	if _, err := OpenTest(only, OpenOptions{}); err == nil || !strings.Contains(err.Error(), "test set") {
+		t.Errorf("want a no-test-set error, got %v", err)
+	}
+}
