@@ -100,6 +100,28 @@ func groups(vars []*Var) (idx [2][]int) {
 	return idx
 }
 
+// eachGroup calls step with the handles of each non-empty weight-decay group of vars
+// and the weight decay that applies to it (wd, or 0 for NoWeightDecay parameters).
+func eachGroup(vars []*Var, wd float64, step func(idx []int, ps []C.dr_tensor, wd float64) error) error {
+	for g, idx := range groups(vars) {
+		if len(idx) == 0 {
+			continue
+		}
+		ps, err := gather(vars, idx)
+		if err != nil {
+			return err
+		}
+		gwd := wd
+		if g == 1 {
+			gwd = 0
+		}
+		if err := step(idx, ps, gwd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func gather(vars []*Var, idx []int) ([]C.dr_tensor, error) {
 	hs := make([]C.dr_tensor, len(idx))
 	for k, i := range idx {
@@ -152,25 +174,15 @@ func NewSGD(vars []*Var, cfg SGDConfig) (*SGD, error) {
 
 // Step implements Optimizer.
 func (o *SGD) Step() error {
-	for g, idx := range groups(o.vars) {
-		if len(idx) == 0 {
-			continue
-		}
-		ps, err := gather(o.vars, idx)
-		if err != nil {
-			return err
-		}
+	err := eachGroup(o.vars, o.cfg.WeightDecay, func(idx []int, ps []C.dr_tensor, wd float64) error {
 		bufs := gatherSlot(o.buf, idx)
-		wd := o.cfg.WeightDecay
-		if g == 1 {
-			wd = 0
-		}
 		e := C.dr_sgd_step(&ps[0], &bufs[0], C.int64_t(len(ps)), C.double(o.cfg.LR), C.double(o.cfg.Momentum),
 			C.double(o.cfg.Dampening), C.double(wd), C.bool(o.cfg.Nesterov))
 		scatterSlot(o.buf, idx, bufs)
-		if err := takeError("SGD.Step", e); err != nil {
-			return err
-		}
+		return takeError("SGD.Step", e)
+	})
+	if err != nil {
+		return err
 	}
 	o.buf.adoptNew()
 	runtime.KeepAlive(o.vars)
@@ -234,26 +246,16 @@ func NewAdam(vars []*Var, cfg AdamConfig) (*Adam, error) {
 // Step implements Optimizer.
 func (o *Adam) Step() error {
 	o.nsteps++
-	for g, idx := range groups(o.vars) {
-		if len(idx) == 0 {
-			continue
-		}
-		ps, err := gather(o.vars, idx)
-		if err != nil {
-			return err
-		}
+	err := eachGroup(o.vars, o.cfg.WeightDecay, func(idx []int, ps []C.dr_tensor, wd float64) error {
 		ms, vs := gatherSlot(o.m, idx), gatherSlot(o.v, idx)
-		wd := o.cfg.WeightDecay
-		if g == 1 {
-			wd = 0
-		}
 		e := C.dr_adam_step(&ps[0], &ms[0], &vs[0], C.int64_t(len(ps)), C.double(o.cfg.LR), C.double(o.cfg.Beta1),
 			C.double(o.cfg.Beta2), C.double(o.cfg.Eps), C.double(wd), C.bool(o.cfg.Decoupled), C.int64_t(o.nsteps))
 		scatterSlot(o.m, idx, ms)
 		scatterSlot(o.v, idx, vs)
-		if err := takeError("Adam.Step", e); err != nil {
-			return err
-		}
+		return takeError("Adam.Step", e)
+	})
+	if err != nil {
+		return err
 	}
 	o.m.adoptNew()
 	o.v.adoptNew()

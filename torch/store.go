@@ -417,16 +417,24 @@ type XavierUniform struct{ Gain float64 }
 
 // Initialize implements Init.
 func (x XavierUniform) Initialize(t *Tensor) error {
-	fi, fo, err := Fans(t.Shape())
+	g, fans, err := xavierFans(t, x.Gain)
 	if err != nil {
 		return err
 	}
-	g := x.Gain
-	if g == 0 {
-		g = 1
-	}
-	b := g * math.Sqrt(6/float64(fi+fo))
+	b := g * math.Sqrt(6/fans)
 	return t.Uniform_(-b, b)
+}
+
+// xavierFans returns the gain (a zero gain counts as 1) and fanIn+fanOut of t.
+func xavierFans(t *Tensor, gain float64) (float64, float64, error) {
+	fi, fo, err := Fans(t.Shape())
+	if err != nil {
+		return 0, 0, err
+	}
+	if gain == 0 {
+		gain = 1
+	}
+	return gain, float64(fi + fo), nil
 }
 
 // XavierNormal is Glorot initialisation with std = Gain·√(2/(fanIn+fanOut)).
@@ -434,15 +442,11 @@ type XavierNormal struct{ Gain float64 }
 
 // Initialize implements Init.
 func (x XavierNormal) Initialize(t *Tensor) error {
-	fi, fo, err := Fans(t.Shape())
+	g, fans, err := xavierFans(t, x.Gain)
 	if err != nil {
 		return err
 	}
-	g := x.Gain
-	if g == 0 {
-		g = 1
-	}
-	return t.Normal_(0, g*math.Sqrt(2/float64(fi+fo)))
+	return t.Normal_(0, g*math.Sqrt(2/fans))
 }
 
 // BiasUniform is PyTorch's default bias initialisation for a layer whose weight has
