@@ -65,14 +65,23 @@ func TestSGDMatchesClosedForm(t *testing.T) {
 				p[i] -= cfg.LR * d
 			}
 		}
-		got, _ := st.Get("p").T.Float64s()
-		for i := range p {
-			if math.Abs(got[i]-p[i]) > 1e-12 {
-				t.Fatalf("%+v: p = %v, want %v", cfg, got, p)
-			}
-		}
+		checkParams(t, st, p, cfg)
 		opt.Close()
 		st.Close()
+	}
+}
+
+// checkParams fails unless the store's parameter "p" equals want to 1e-12.
+func checkParams(t *testing.T, st *Store, want []float64, cfg any) {
+	t.Helper()
+	got, err := st.Get("p").T.Float64s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Fatalf("%+v: p = %v, want %v", cfg, got, want)
+		}
 	}
 }
 
@@ -111,12 +120,7 @@ func TestAdamMatchesClosedForm(t *testing.T) {
 				p[i] -= cfg.LR * mh / (vh + cfg.Eps)
 			}
 		}
-		got, _ := st.Get("p").T.Float64s()
-		for i := range p {
-			if math.Abs(got[i]-p[i]) > 1e-12 {
-				t.Fatalf("%+v: p = %v, want %v", cfg, got, p)
-			}
-		}
+		checkParams(t, st, p, cfg)
 		opt.Close()
 		st.Close()
 	}
