@@ -56,7 +56,11 @@ func TestCaptumParity(t *testing.T) {
 			t.Fatalf("%v logits differ by %g", dt.dtype, d)
 		}
 		for _, c := range captumCases(t, s, dt.dtype, dt.suffix) {
-			for _, ib := range []int{0, 5} {
+			ibs := []int{0, 5}
+			if dt.dtype == torch.Float64 {
+				ibs = ibs[:1]
+			}
+			for _, ib := range ibs {
 				c.opts.IG.InternalBatch = ib
 				name := fmt.Sprintf("%s%s/ib%d", c.ref, dt.suffix, ib)
 				r, err := Attribute(s, m, x, tg, c.opts)

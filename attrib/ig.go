@@ -322,6 +322,9 @@ func (m Model) pathSum(s *torch.Scope, x, base, t *torch.Tensor, alphas, weights
 	spc := max(1, int64(ib)/g)
 	steps := int64(len(alphas))
 	dt, dev := x.DType(), x.Device()
+	// Nodes and weights go to the device once; each pass takes a slice of them.
+	allA := torch.FromSlice(s, alphas, []int64{steps, 1, 1, 1, 1}).ToOpts(false, dt, dev)
+	allW := torch.FromSlice(s, weights, []int64{steps, 1, 1, 1, 1}).ToOpts(false, dt, dev)
 	var parts []*torch.Tensor
 	// The caching CPU allocator reuses blocks of the same size only: when the
 	// rows per pass change (the last, shorter chunk), its idle blocks of the
@@ -352,8 +355,8 @@ func (m Model) pathSum(s *torch.Scope, x, base, t *torch.Tensor, alphas, weights
 				prev = rows
 			}
 			cs := torch.NewScope()
-			a := torch.FromSlice(cs, alphas[k0:k1], []int64{nk, 1, 1, 1, 1}).ToOpts(false, dt, dev)
-			w := torch.FromSlice(cs, weights[k0:k1], []int64{nk, 1, 1, 1, 1}).ToOpts(false, dt, dev)
+			a := allA.In(cs).Narrow(0, k0, nk)
+			w := allW.In(cs).Narrow(0, k0, nk)
 			pts := bs.In(cs).Unsqueeze(0).Add(a.Mul(diff.In(cs).Unsqueeze(0)))
 			sh := pts.Shape()
 			flat := pts.Reshape(append([]int64{nk * gi}, sh[2:]...))

@@ -98,12 +98,13 @@ func TestIGCompleteness(t *testing.T) {
 	m := newAttrCNN(t, torch.Float64, weightsPath)
 	s := torch.NewScope()
 	defer s.Close()
-	x := refTensor(t, s, "inputs", torch.Float64)
-	tg := Labels(refTargets(t))
+	x := refTensor(t, s, "inputs", torch.Float64).Narrow(0, 0, 4)
+	classes := refTargets(t)[:4]
+	tg := Labels(classes)
 	fx := values(t, m.logits(x))
 	f0 := values(t, m.logits(x.ZerosLike()))
 	prev := math.Inf(1)
-	for _, steps := range []int{4, 16, 64, 256} {
+	for _, steps := range []int{4, 16, 64, 128} {
 		attr, delta, err := IntegratedGradients(s, m, x, tg, IGOptions{Steps: steps, InternalBatch: 128}, false)
 		if err != nil {
 			t.Fatal(err)
@@ -111,8 +112,8 @@ func TestIGCompleteness(t *testing.T) {
 		dv := values(t, delta)
 		mean := 0.0
 		av := values(t, attr)
-		for i, c := range refTargets(t) {
-			mean += math.Abs(dv[i]) / 8
+		for i, c := range classes {
+			mean += math.Abs(dv[i]) / 4
 			sum := 0.0
 			for _, v := range av[i*784 : (i+1)*784] {
 				sum += v
@@ -128,8 +129,8 @@ func TestIGCompleteness(t *testing.T) {
 		}
 		prev = mean
 	}
-	if prev > 1e-5 {
-		t.Errorf("mean |delta| at 256 steps is %g", prev)
+	if prev > 5e-5 {
+		t.Errorf("mean |delta| at 128 steps is %g", prev)
 	}
 }
 
