@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +28,7 @@ func TestStudyPipeline(t *testing.T) {
 	cfg.Baseline = "resnet18"
 	cfg.Models = []study.Model{{Arch: "resnet18", Width: 0.125}, {Arch: "lenet", Width: 0.5}}
 	cfg.Corruptions = []string{"fog", "contrast"}
+	cfg.Seeds, cfg.Bootstrap = 2, 200
 	js, _ := json.Marshal(cfg)
 	cfgPath := filepath.Join(dir, "study.json")
 	if err := os.WriteFile(cfgPath, js, 0o644); err != nil {
@@ -48,12 +51,50 @@ func TestStudyPipeline(t *testing.T) {
 			t.Errorf("the baseline's CE against itself is %v, want 1", r.CE)
 		}
 	}
+	// The statistics: every point estimate is the number of the mean result, inside
+	// its interval; the per-seed results are there.
+	var st study.IndividualStats
+	if err := json.Unmarshal(readTestFile(t, filepath.Join(run, "stats", "individual.json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Models) != 2 || st.Seeds != 2 || st.TestImages != 24 || st.Baseline != "resnet18_w0.125" {
+		t.Fatalf("statistics %+v", st)
+	}
+	for _, ms := range st.Models {
+		r, err := corrupt.ReadResult(filepath.Join(run, "eval", ms.Model, "eval.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name string
+			iv   study.Interval
+			want float64
+		}{{"clean error", ms.CleanError, r.CleanError}, {"corruption accuracy", ms.CorruptionAccuracy, r.CorruptionAccuracy}} {
+			if math.Abs(c.iv.Value-c.want) > 1e-12 || !(c.iv.Low <= c.iv.Value && c.iv.Value <= c.iv.High) {
+				t.Errorf("%s %s: %+v, eval.json says %v", ms.Model, c.name, c.iv, c.want)
+			}
+		}
+		var seedMean float64
+		for _, seed := range []int{0, 1} {
+			sr, err := corrupt.ReadResult(filepath.Join(run, "seeds", fmt.Sprintf("%s_s%d", ms.Model, seed), "eval.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seedMean += sr.CleanError / 2
+		}
+		if math.Abs(seedMean-r.CleanError) > 1e-12 {
+			t.Errorf("%s: clean error %v is not the mean %v over the seeds", ms.Model, r.CleanError, seedMean)
+		}
+		if (ms.Model == st.Baseline) != (ms.VersusBaseline == nil) {
+			t.Errorf("%s: claim against the baseline %+v", ms.Model, ms.VersusBaseline)
+		}
+	}
 	for _, f := range []string{"error_vs_severity.svg", "heatmap_error.png", "summary.md"} {
 		if st, err := os.Stat(filepath.Join(run, "figures", f)); err != nil || st.Size() == 0 {
 			t.Errorf("figure %s: %v", f, err)
 		}
 	}
-	model := filepath.Join(run, "train", "lenet_w0.5", "model.safetensors")
+	model := filepath.Join(run, "train", "lenet_w0.5_s1", "model.safetensors")
 	before, err := os.Stat(model)
 	if err != nil {
 		t.Fatal(err)

@@ -51,7 +51,14 @@ type Config struct {
 	Schedule  string   `json:"schedule"`
 	Warmup    float64  `json:"warmup"`
 	Augment   []string `json:"augment"`
-	Seed      uint64   `json:"seed"`
+	// Seed is the first training seed; every architecture is trained with Seeds
+	// seeds (Seed, Seed+1, ...; 0 counts as 1), and per-model figures are the
+	// mean over them. Seed also seeds the corruptions and the bootstrap.
+	Seed  uint64 `json:"seed"`
+	Seeds int    `json:"seeds"`
+	// Bootstrap is the number of bootstrap resamples (over test images and seeds)
+	// of the intervals (0: 1000).
+	Bootstrap int `json:"bootstrap,omitempty"`
 	// Baseline is the arch of the baseline model (ResNet50 in the study).
 	Baseline string  `json:"baseline"`
 	Models   []Model `json:"models"`
@@ -68,8 +75,8 @@ type Config struct {
 // Fashion-MNIST, sized to finish in minutes on two CPU cores.
 func Default() Config {
 	return Config{
-		Data: "fashion-mnist", PerClass: 500, TestSubset: 250, InputSize: 32,
-		Epochs: 2, Batch: 32, Optimizer: "adamw", LR: 0.003, Schedule: "onecycle", Augment: []string{"none"}, Seed: 0,
+		Data: "fashion-mnist", PerClass: 250, TestSubset: 250, InputSize: 32,
+		Epochs: 2, Batch: 32, Optimizer: "adamw", LR: 0.003, Schedule: "onecycle", Augment: []string{"none"}, Seed: 0, Seeds: 3,
 		Baseline:    "resnet50",
 		Corruptions: corrupt.BenchmarkNames(),
 		Models: []Model{
@@ -112,17 +119,41 @@ func (c Config) Validate() error {
 			return fmt.Errorf("study: %w", err)
 		}
 	}
+	if c.Seeds < 0 || c.Bootstrap < 0 {
+		return fmt.Errorf("study: seeds %d and bootstrap %d must not be negative", c.Seeds, c.Bootstrap)
+	}
 	return nil
 }
 
-// TrainConfig is the training recipe of one model of the study on device.
-func (c Config) TrainConfig(m Model, device string) ensemble.TrainConfig {
+// SeedList returns the training seeds of every architecture.
+func (c Config) SeedList() []uint64 {
+	out := []uint64{c.Seed}
+	for k := 1; k < c.Seeds; k++ {
+		out = append(out, c.Seed+uint64(k))
+	}
+	return out
+}
+
+func (c Config) bootstrap() int {
+	if c.Bootstrap > 0 {
+		return c.Bootstrap
+	}
+	return 1000
+}
+
+// MemberName is the name of the model trained with one seed (its directory
+// under RUN/train and RUN/seeds).
+func MemberName(m Model, seed uint64) string { return fmt.Sprintf("%s_s%d", m.Name(), seed) }
+
+// TrainConfig is the training recipe of one model of the study with one seed on
+// device.
+func (c Config) TrainConfig(m Model, seed uint64, device string) ensemble.TrainConfig {
 	return ensemble.TrainConfig{
 		Arch: m.Arch, Style: m.style(), Width: m.Width, InputSize: c.InputSize, Fit: "pad",
 		Data: c.Data, PerClass: c.PerClass, ValLimit: c.TestSubset,
 		Epochs: c.Epochs, Batch: c.Batch, Optimizer: c.Optimizer, LR: c.LR, Nesterov: c.Optimizer == "sgd",
 		Schedule: c.Schedule, Warmup: c.Warmup,
-		Augment: c.Augment, Seed: c.Seed, Device: device,
+		Augment: c.Augment, Seed: seed, Device: device,
 	}
 }
 

@@ -23,10 +23,11 @@ import (
 func individualStage() Stage {
 	return Stage{
 		Number: 1, Name: "individual",
-		Outputs: []string{"train", "corruptions", "eval", filepath.Join("figures", plots.TableSummary+".md")},
-		Recipe:  func(c Config) any { return c },
-		Run:     runIndividual,
-		Resume:  resumeIndividual,
+		Outputs: []string{"train", "corruptions", "seeds", "eval", filepath.Join("figures", plots.TableSummary+".md"),
+			filepath.Join("stats", individualTable+".md")},
+		Recipe: func(c Config) any { return c },
+		Run:    runIndividual,
+		Resume: resumeIndividual,
 	}
 }
 
@@ -63,35 +64,43 @@ func (r *Run) printSummary() {
 	if r.Opts.Out == nil {
 		return
 	}
-	if table, err := os.ReadFile(filepath.Join(r.Dir, "figures", plots.TableSummary+".md")); err == nil {
-		fmt.Fprintln(r.Opts.Out, string(table))
+	for _, p := range []string{filepath.Join("figures", plots.TableSummary+".md"), filepath.Join("stats", individualTable+".md")} {
+		if table, err := os.ReadFile(filepath.Join(r.Dir, p)); err == nil {
+			fmt.Fprintln(r.Opts.Out, string(table))
+		}
 	}
 }
 
 func runIndividual(ctx context.Context, r *Run) error {
 	cfg, dir, dev := r.Config, r.Dir, r.Opts.Device
 	start := time.Now()
+	seeds := cfg.SeedList()
 
-	// 1. Train every model the same way; finished runs are kept, interrupted ones
-	// resumed.
+	// 1. Train every model the same way with every seed; finished runs are kept,
+	// interrupted ones resumed.
 	var failed []string
 	trained := map[string]bool{}
-	for i, m := range cfg.Models {
-		done := step(fmt.Sprintf("train %s (%d/%d)", m.Name(), i+1, len(cfg.Models)))
-		tc := cfg.TrainConfig(m, dev.String())
-		tc.Workers = r.Opts.Workers
-		_, err := ensemble.Train(ctx, tc, filepath.Join(dir, "train", m.Name()),
-			ensemble.TrainOptions{Resume: true, Progress: ensemble.ProgressLog})
-		done()
-		if ctx.Err() != nil {
-			return ctx.Err()
+	total, i := len(cfg.Models)*len(seeds), 0
+	for _, m := range cfg.Models {
+		for _, seed := range seeds {
+			i++
+			name := MemberName(m, seed)
+			done := step(fmt.Sprintf("train %s (%d/%d)", name, i, total))
+			tc := cfg.TrainConfig(m, seed, dev.String())
+			tc.Workers = r.Opts.Workers
+			_, err := ensemble.Train(ctx, tc, filepath.Join(dir, "train", name),
+				ensemble.TrainOptions{Resume: true, Progress: ensemble.ProgressLog})
+			done()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err != nil {
+				logrus.Errorf("study: %s: %v", name, err)
+				failed = append(failed, name)
+				continue
+			}
+			trained[name] = true
 		}
-		if err != nil {
-			logrus.Errorf("study: %s: %v", m.Name(), err)
-			failed = append(failed, m.Name())
-			continue
-		}
-		trained[m.Name()] = true
 	}
 
 	// 2. The corrupted test set, generated once for all models.
@@ -127,28 +136,42 @@ func runIndividual(ctx context.Context, r *Run) error {
 		return fmt.Errorf("study: %w", err)
 	}
 
-	// 3. Evaluate every trained model on the clean and corrupted test sets.
-	results := map[string]*corrupt.Result{}
+	// 3. Evaluate every trained model on the clean and corrupted test sets; the
+	// per-image outcomes are kept for the statistics.
+	evals := map[string][]*memberEval{}
 	for _, m := range cfg.Models {
-		if !trained[m.Name()] {
-			continue
+		for _, seed := range seeds {
+			name := MemberName(m, seed)
+			if !trained[name] {
+				continue
+			}
+			ev, err := evalCached(ctx, dir, name, padded, set, source, dev)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err != nil {
+				logrus.Errorf("study: evaluate %s: %v", name, err)
+				failed = append(failed, name)
+				continue
+			}
+			evals[m.Name()] = append(evals[m.Name()], ev)
 		}
-		res, err := evalCached(ctx, dir, m, padded, set, source, dev)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil {
-			logrus.Errorf("study: evaluate %s: %v", m.Name(), err)
-			failed = append(failed, m.Name())
-			continue
-		}
-		results[m.Name()] = res
 	}
 
-	// 4. CE, mCE and relative mCE against the baseline.
+	// 4. Per model, the mean over its seeds; CE, mCE and relative mCE against the
+	// baseline's mean.
+	results := map[string]*corrupt.Result{}
+	for name, evs := range evals {
+		results[name] = meanResult(name, evs)
+	}
 	baseName := baselineName(cfg)
-	if base := results[baseName]; base != nil {
-		for name, res := range results {
+	base := results[baseName]
+	if base == nil && baseName != "" {
+		logrus.Warnf("study: the baseline %s has no result; CE and relative mCE are left out", baseName)
+		baseName = ""
+	}
+	for name, res := range results {
+		if base != nil {
 			if err := corrupt.ComputeCE(res, base); err != nil {
 				// With a partial benchmark, what could be computed is kept.
 				logrus.Warnf("study: CE of %s: %v", name, err)
@@ -156,13 +179,10 @@ func runIndividual(ctx context.Context, r *Run) error {
 					continue
 				}
 			}
-			if err := corrupt.WriteResult(filepath.Join(dir, "eval", name), res); err != nil {
-				return fmt.Errorf("study: %w", err)
-			}
 		}
-	} else if baseName != "" {
-		logrus.Warnf("study: the baseline %s has no result; CE and relative mCE are left out", baseName)
-		baseName = ""
+		if err := corrupt.WriteResult(filepath.Join(dir, "eval", name), res); err != nil {
+			return fmt.Errorf("study: %w", err)
+		}
 	}
 	r.Baseline = baseName
 
@@ -177,9 +197,18 @@ func runIndividual(ctx context.Context, r *Run) error {
 	for fig, why := range rep.Skipped {
 		logrus.Warnf("study: figure %s skipped: %s", fig, why)
 	}
+
+	// 6. Intervals, seed spread, rank stability and verdicts.
+	done = step("statistics")
+	st := individualStatistics(cfg, baseName, evals, test.Len())
+	err = writeIndividualStats(filepath.Join(dir, "stats"), st)
+	done()
+	if err != nil {
+		return fmt.Errorf("study: statistics: %w", err)
+	}
 	r.printSummary()
-	logrus.Infof("study: %d models in %s (%.1fs); figures in %s", len(results), dir, time.Since(start).Seconds(),
-		filepath.Join(dir, "figures"))
+	logrus.Infof("study: %d models × %d seeds in %s (%.1fs); figures in %s", len(results), len(seeds), dir,
+		time.Since(start).Seconds(), filepath.Join(dir, "figures"))
 	if len(failed) > 0 {
 		return fmt.Errorf("study: %d model(s) failed: %s (the others' results are complete; rerun to retry)",
 			len(failed), strings.Join(failed, ", "))
@@ -187,38 +216,44 @@ func runIndividual(ctx context.Context, r *Run) error {
 	return nil
 }
 
-// evalCached evaluates one model, or reads its result when a previous run already
-// evaluated the same checkpoint on the same corruption set (a result newer than
-// the checkpoint, with the same corruption source).
-func evalCached(ctx context.Context, dir string, m Model, test data.Dataset, set *corrupt.Set, source string,
-	dev torch.Device) (*corrupt.Result, error) {
-	outDir := filepath.Join(dir, "eval", m.Name())
-	model := filepath.Join(dir, "train", m.Name())
-	if r, err := corrupt.ReadResult(filepath.Join(outDir, "eval.json")); err == nil && r.Corruptions == source {
+// evalCached evaluates one trained member (RUN/train/<name>) into
+// RUN/seeds/<name> (eval.json and the per-image outcomes, outcomes.json), or
+// reads them back when a previous run evaluated the same checkpoint on the same
+// corruption set (results newer than the checkpoint, with the same source).
+func evalCached(ctx context.Context, dir, name string, test data.Dataset, set *corrupt.Set, source string,
+	dev torch.Device) (*memberEval, error) {
+	outDir := filepath.Join(dir, "seeds", name)
+	model := filepath.Join(dir, "train", name)
+	if ev, err := readMemberEval(outDir); err == nil && ev.Result.Corruptions == source && ev.Outcomes.N == test.Len() {
 		if ck, err1 := os.Stat(filepath.Join(model, ensemble.ModelFile)); err1 == nil {
-			if ev, err2 := os.Stat(filepath.Join(outDir, "eval.json")); err2 == nil && ev.ModTime().After(ck.ModTime()) {
-				logrus.Infof("study: %s already evaluated", m.Name())
-				return r, nil
+			if st, err2 := os.Stat(filepath.Join(outDir, outcomesFile)); err2 == nil && st.ModTime().After(ck.ModTime()) {
+				logrus.Infof("study: %s already evaluated", name)
+				return ev, nil
 			}
 		}
 	}
-	done := step("evaluate " + m.Name())
+	done := step("evaluate " + name)
 	defer done()
 	net, meta, err := ensemble.LoadModel(model, dev)
 	if err != nil {
 		return nil, err
 	}
 	defer net.Close()
-	prog := progress.New("evaluate "+m.Name(), "slice", int64(1+len(set.Info.Corruptions)*len(set.Info.Severities)),
+	prog := progress.New("evaluate "+name, "slice", int64(1+len(set.Info.Corruptions)*len(set.Info.Severities)),
 		progress.Options{})
-	r, err := ensemble.EvaluateCorruptions(ctx, net, meta, test, set, dev,
-		ensemble.EvalOptions{N: test.Len(), Source: source, Progress: prog.Update})
+	out := &Outcomes{N: test.Len()}
+	res, err := ensemble.EvaluateCorruptions(ctx, net, meta, test, set, dev,
+		ensemble.EvalOptions{N: test.Len(), Source: source, Progress: prog.Update,
+			Slice: func(c string, s int, p *ensemble.Predictions) { out.add(c, s, p) }})
 	prog.Finish()
 	if err != nil {
 		return nil, err
 	}
-	if err := corrupt.WriteResult(outDir, r); err != nil {
+	if err := corrupt.WriteResult(outDir, res); err != nil {
 		return nil, err
 	}
-	return r, nil
+	if err := out.write(filepath.Join(outDir, outcomesFile)); err != nil {
+		return nil, err
+	}
+	return &memberEval{Result: res, Outcomes: out}, nil
 }

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -109,5 +110,27 @@ func TestKendallW(t *testing.T) {
 	}
 	if !math.IsNaN(KendallW([][]float64{{1, 2}})) {
 		t.Error("one rater: W is not NaN")
+	}
+}
+
+// Undefined bounds go to JSON as null and come back as NaN.
+func TestIntervalJSON(t *testing.T) {
+	in := Interval{Value: 0.25, Low: math.NaN(), High: 0.5}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"high":0.5,"low":null,"value":0.25}` {
+		t.Errorf("JSON %s", b)
+	}
+	var out Interval
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Value != 0.25 || out.High != 0.5 || !math.IsNaN(out.Low) {
+		t.Errorf("read back %+v", out)
+	}
+	if got := in.Format(100, 1); got != "25.0 [–, 50.0]" {
+		t.Errorf("Format: %q", got)
 	}
 }
