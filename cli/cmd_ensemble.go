@@ -280,7 +280,7 @@ func ensScoreMembers(p *ensemble.Pool, out string, o ensemble.ScoreOptions) ([]e
 	}
 	for i, r := range res {
 		m := p.Members[i]
-		r.Result.Model, r.Result.Arch, r.Result.Style, r.Result.Width = m.Meta.Model, m.Meta.Arch, m.Meta.Style, m.Meta.Width
+		r.Result.Model, r.Result.Arch, r.Result.Style, r.Result.Width = m.Name(), m.Meta.Arch, m.Meta.Style, m.Meta.Width
 		if err := corrupt.WriteResult(filepath.Join(out, "members", m.Name()), r.Result); err != nil {
 			return nil, err
 		}

@@ -97,6 +97,11 @@ func OpenPoolMembers(dirs []string) ([]PoolMember, error) {
 		}
 		seen[h] = d
 		m := PoolMember{Dir: d, Meta: meta, Hash: h}
+		for _, o := range out {
+			if o.Name() == m.Name() {
+				return nil, fmt.Errorf("ensemble: members %s and %s have the same name %q: give them run directories of different names", o.Dir, d, m.Name())
+			}
+		}
 		if len(out) > 0 {
 			a := out[0].Meta
 			if a.Classes != meta.Classes || !slices.Equal(a.ClassNames, meta.ClassNames) {

@@ -185,6 +185,7 @@ func DiversityHeatmaps(ms []DiversityMatrix, path string) error {
 		p := newPlot()
 		p.Title.Text = m.Name
 		p.Title.TextStyle = textStyle(labelSize, black)
+		p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
 		p.Add(&matrixCells{Vals: m.Values, Map: sequential{Lo: lo, Hi: hi}})
 		var xt, yt []plot.Tick
 		for i, name := range m.Members {
