@@ -180,3 +180,19 @@ func TestEnsembleVsMembers(t *testing.T) {
 		t.Error("no members accepted")
 	}
 }
+
+// TestSpearmanInterval: the interval is the one diversity.Correlate gives for ρ
+// with the same seed and resamples.
+func TestSpearmanInterval(t *testing.T) {
+	x := []float64{0.1, 0.4, 0.2, 0.8, 0.5, 0.9, 0.3, 0.7, 0.6, 0.05}
+	y := []float64{1, 3, 2, 5, 6, 9, 2.5, 4, 8, 0}
+	o := diversity.CorrOptions{Bootstrap: 300, Seed: 4}
+	c, err := diversity.Correlate(x, y, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rho, lo, hi := spearmanInterval(x, y, o)
+	if rho != c.Spearman.Value || math.Abs(lo-c.Spearman.Low) > 1e-12 || math.Abs(hi-c.Spearman.High) > 1e-12 {
+		t.Errorf("ρ %v [%v, %v], Correlate %v [%v, %v]", rho, lo, hi, c.Spearman.Value, c.Spearman.Low, c.Spearman.High)
+	}
+}
