@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/divres/divres/corrupt"
@@ -65,13 +66,17 @@ type PoolMember struct {
 	Hash string
 }
 
-// Name is the member's display name: the run directory's base name.
+// Name is the member's display name: the run directory's base name (for a model
+// file of another name, that name without its extension).
 func (m PoolMember) Name() string {
-	d := m.Dir
+	d := filepath.Clean(m.Dir)
 	if filepath.Base(d) == ModelFile {
-		d = filepath.Dir(d)
+		return filepath.Base(filepath.Dir(d))
 	}
-	return filepath.Base(filepath.Clean(d))
+	if st, err := os.Stat(d); err == nil && !st.IsDir() {
+		return strings.TrimSuffix(filepath.Base(d), filepath.Ext(d))
+	}
+	return filepath.Base(d)
 }
 
 // OpenPoolMembers reads the metadata of the checkpoints in dirs (run directories or
