@@ -34,4 +34,17 @@
 // on the clean test set and on every corruption × severity of a corruption set (read
 // from a directory in the CIFAR-10-C layout, or generated from the test set by
 // corrupt.Run and cached, see GenerateSet) and returns a corrupt.Result.
+//
+// # Ensembles of trained members
+//
+// A Pool holds members (run directories, OpenPoolMembers) and their Outputs on a
+// list of slices (the clean test set, each corruption × severity). LoadPool fills
+// it from a PredictionCache, keyed by the SHA-256 of each member's weights and of
+// each slice's content, so that a member runs over a slice once. A Combiner merges
+// the members' outputs (mean of softmax, mean of logits, weighted mean, majority
+// vote with ties to the mean probability); ResultFromSliceErrors turns an
+// ensemble's per-slice errors into a corrupt.Result with the single-model formulas
+// (corrupt.ComputeCE). Subsets and SampleSubsets enumerate ensembles of a pool and
+// ScoreEnsembles evaluates them and their diversity (package diversity) from the
+// cached outputs, without forward passes.
 package ensemble
