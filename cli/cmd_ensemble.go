@@ -84,7 +84,8 @@ func init() {
   evaluates all ensembles of k members of the pool from the members' cached outputs
   (no extra forward pass per ensemble) with their diversity on the clean test set
   (--metrics), and writes OUT/ensembles.json (read by divres correlate --ensembles),
-  OUT/ensembles.csv and each member's evaluation to OUT/members/<name>/.
+  OUT/ensembles.csv and each member's evaluation to OUT/members/<name>/. --targets
+  chooses the accuracy columns (per corruption and per severity by default).
   Ensembles of one architecture (several seeds) are marked homogeneous.`,
 				Flags: append(ensPoolFlags(true),
 					&cli.StringFlag{Name: "members", Usage: "member run `DIR`s, comma-separated", Required: true},
@@ -93,6 +94,8 @@ func init() {
 					&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of --sample"},
 					&cli.StringFlag{Name: "metrics", Value: "all", Usage: "diversity metrics: \"all\" or a comma-separated `LIST`"},
 					&cli.StringFlag{Name: "rbf-thresholds", Value: "0.5,1", Usage: "RBF CKA bandwidth thresholds, comma-separated"},
+					&cli.StringFlag{Name: "targets", Value: "corruption", Usage: "targets in the table: summary (accuracy, corruption accuracy, mCE, relative mCE), " +
+						"corruption (also per corruption and per severity) or all (also per corruption × severity); correlate's time grows with them"},
 					&cli.StringFlag{Name: "out", Usage: "output `DIR`", Required: true},
 				),
 				Action: runEnsemblePool,
@@ -409,6 +412,10 @@ func runEnsemblePool(c *cli.Context) error {
 	if c.Int("sample") < 0 {
 		return fmt.Errorf("--sample %d: want a positive number", c.Int("sample"))
 	}
+	targets := c.String("targets")
+	if targets != "summary" && targets != "corruption" && targets != "all" {
+		return fmt.Errorf("--targets %q: want summary, corruption or all", targets)
+	}
 	ths, err := ensRBFThresholds(c.String("rbf-thresholds"))
 	if err != nil {
 		return err
@@ -474,7 +481,7 @@ func runEnsemblePool(c *cli.Context) error {
 		return err
 	}
 	secs := time.Since(start).Seconds()
-	if err := ensWriteTable(out, p, method, res); err != nil {
+	if err := ensWriteTable(out, p, method, targets, res); err != nil {
 		return err
 	}
 	hom := 0
@@ -521,7 +528,7 @@ type ensPoolMemberRow struct {
 // ensWriteTable writes OUT/ensembles.json (the table diversity.ReadEnsembles reads)
 // and OUT/ensembles.csv (one row per ensemble: the targets and the scalar
 // diversity values).
-func ensWriteTable(out string, p *ensemble.Pool, method ensemble.CombineMethod, res []ensemble.ScoredEnsemble) error {
+func ensWriteTable(out string, p *ensemble.Pool, method ensemble.CombineMethod, targets string, res []ensemble.ScoredEnsemble) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("ensemble pool: %w", err)
 	}
@@ -539,6 +546,9 @@ func ensWriteTable(out string, p *ensemble.Pool, method ensemble.CombineMethod, 
 			r.Members = append(r.Members, p.Members[m].Dir)
 		}
 		for k, v := range ensemble.TableMetrics(e.Result) {
+			if !ensKeepTarget(k, targets) {
+				continue
+			}
 			r.Metrics[k] = ensNullable(v)
 			tkeys[k] = true
 		}
@@ -592,6 +602,18 @@ func ensWriteTable(out string, p *ensemble.Pool, method ensemble.CombineMethod, 
 		return fmt.Errorf("ensemble pool: write %s: %w", cp, err)
 	}
 	return nil
+}
+
+// ensKeepTarget says whether a TableMetrics key belongs to the --targets level.
+func ensKeepTarget(key, level string) bool {
+	slashes := strings.Count(key, "/")
+	switch level {
+	case "summary":
+		return slashes == 0
+	case "corruption":
+		return slashes <= 1 || strings.HasPrefix(key, "accuracy/severity/")
+	}
+	return true
 }
 
 func ensSortedSet(m map[string]bool) []string {

@@ -96,7 +96,9 @@ func TestEnsembleCLI(t *testing.T) {
 		t.Fatalf("%d ensembles, want C(3,2)+C(3,3) = 4", len(table))
 	}
 	for _, e := range table {
-		if !e.Homogeneous || math.IsNaN(e.Metrics["accuracy"]) || math.IsNaN(e.Metrics["accuracy/fog/3"]) {
+		_, cell := e.Metrics["accuracy/fog/3"]
+		if !e.Homogeneous || math.IsNaN(e.Metrics["accuracy"]) || math.IsNaN(e.Metrics["accuracy/fog"]) ||
+			math.IsNaN(e.Metrics["accuracy/severity/3"]) || cell {
 			t.Errorf("%s: homogeneous %v, metrics %v", e.Name, e.Homogeneous, e.Metrics)
 		}
 		if _, ok := e.Diversity["disagreement"]; !ok {
