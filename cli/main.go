@@ -6,7 +6,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
@@ -52,9 +54,14 @@ func newApp() *cli.App {
 // OMP_WAIT_POLICY=PASSIVE they sleep at once, and waking them costs up to 2.3× on
 // small batches of small convolutional nets. A short spin keeps back-to-back
 // operations fast and yields the CPU soon after (README, Threads).
-// DIVRES_NO_REEXEC=1 turns this off.
+// The re-exec loads libtorch and its ~290 shared libraries a second time (0.6 s on
+// a 2-core machine), so it is skipped where no OpenMP team runs: commands that do
+// no libtorch work, help, and one intra-op thread. DIVRES_NO_REEXEC=1 turns it off.
 func ensureOpenMPPolicy() {
 	if os.Getenv("OMP_WAIT_POLICY") != "" || os.Getenv("GOMP_SPINCOUNT") != "" || os.Getenv("DIVRES_NO_REEXEC") != "" {
+		return
+	}
+	if runtime.NumCPU() == 1 || !needsOpenMPPolicy(os.Args[1:], os.Getenv) {
 		return
 	}
 	exe, err := os.Executable()
@@ -65,6 +72,29 @@ func ensureOpenMPPolicy() {
 	if err := syscall.Exec(exe, os.Args, env); err != nil {
 		logrus.Debugf("re-exec with GOMP_SPINCOUNT=10000 failed: %v", err)
 	}
+}
+
+// noTorchWork are the commands that never run libtorch operators.
+var noTorchWork = map[string]bool{"corrupt": true, "data": true, "plot": true, "correlate": true, "version": true, "help": true}
+
+// needsOpenMPPolicy reports whether the command line args (without the program
+// name) may run libtorch operators on more than one OpenMP thread.
+func needsOpenMPPolicy(args []string, getenv func(string) string) bool {
+	if getenv("DIVRES_THREADS") == "1" || (getenv("DIVRES_THREADS") == "" && getenv("OMP_NUM_THREADS") == "1") {
+		return false
+	}
+	command := ""
+	for i, a := range args {
+		switch {
+		case a == "--help" || a == "-h" || a == "--threads=1":
+			return false
+		case a == "--threads" && i+1 < len(args) && args[i+1] == "1":
+			return false
+		case command == "" && !strings.HasPrefix(a, "-") && (i == 0 || !strings.HasPrefix(args[i-1], "--log-")):
+			command = a
+		}
+	}
+	return command != "" && !noTorchWork[command]
 }
 
 func main() {
