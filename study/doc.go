@@ -12,11 +12,27 @@
 //
 // The stages today:
 //
-//  1. individual: every architecture of the Config is trained the same way
-//     (RUN/train/<model>), a corrupted test set is generated once
-//     (RUN/corruptions), every model is evaluated on it (RUN/eval/<model>: clean
-//     error, E(s,c), CE, mCE and relative mCE against the baseline) and the
-//     figures and summary table are drawn (RUN/figures).
+//  1. individual: every architecture of the Config is trained the same way with
+//     each of its seeds (RUN/train/<model>_s<seed>), a corrupted test set is
+//     generated once (RUN/corruptions), every trained model is evaluated on it
+//     (RUN/seeds/<model>_s<seed>: eval.json and the per-image outcomes,
+//     outcomes.json), each architecture's result is the mean over its seeds
+//     (RUN/eval/<model>: clean error, E(s,c), CE, mCE and relative mCE against
+//     the baseline's mean), the figures and summary table are drawn
+//     (RUN/figures), and the statistics are written (RUN/stats/individual.md,
+//     .csv, .json): for clean error, corruption accuracy, mCE and relative mCE
+//     the estimate with a seeded percentile bootstrap interval over the test
+//     images and the seeds, the spread over seeds, Spearman ρ of relative mCE
+//     against clean error, Kendall's W of the ranking across seeds, and the
+//     verdicts.
+//
+// # Verdicts
+//
+// A claim (a quantity below or above a threshold, such as "relative mCE below
+// 100 %") is "supported" only when its whole interval lies on the claim's side,
+// "contradicted" only when it lies on the other side, and "inconclusive at this
+// scale" otherwise, with what would narrow the interval (more seeds, test images
+// or epochs).
 //
 // Further stages (ensembles, NAS ensembles, NCL, the report) are added to the list
 // returned by Stages; Run runs all of them or the subset Options.Stages names.
