@@ -18,11 +18,13 @@ func init() {
 		Description: `divres study --out RUN [--config study.json] [--stages 1,2]
   runs the design-diversity study as stages in the run directory (see the study
   package): stage 1 trains every architecture of the configuration the same way
-  (RUN/train/<model>), generates a corrupted test set once (RUN/corruptions),
-  evaluates every model on it (RUN/eval/<model>/eval.json: clean error, E(s,c), CE,
-  mCE and relative mCE against the baseline, ResNet50 by default) and draws the
-  figures and summary table (RUN/figures). Without --config it runs the default
-  study on Fashion-MNIST, sized for a 2-core CPU.
+  with each of its seeds (RUN/train/<model>_s<seed>), generates a corrupted test
+  set once (RUN/corruptions), evaluates every model on it (RUN/seeds), averages
+  each architecture over its seeds (RUN/eval/<model>/eval.json: clean error,
+  E(s,c), CE, mCE and relative mCE against the baseline, ResNet50 by default),
+  draws the figures and summary table (RUN/figures) and writes the intervals and
+  verdicts (RUN/stats/individual.md). Without --config it runs the default study
+  on Fashion-MNIST, sized for a 2-core CPU.
   Every stage's outputs are written atomically; a rerun skips the stages that
   completed with the same recipe, reuses what an unfinished one finished and
   resumes interrupted training, and one model's failure does not stop the others.
