@@ -122,3 +122,40 @@ func TestCorrelationTable(t *testing.T) {
 		t.Errorf("rows %+v", rows)
 	}
 }
+
+// kendallCounts (O(n log n)) equals the direct count over all pairs, with ties in
+// x, in y and in both.
+func TestKendallCountsAgainstPairs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 50; trial++ {
+		n := 1 + rng.IntN(60)
+		x, y := make([]float64, n), make([]float64, n)
+		for i := range x {
+			x[i] = float64(rng.IntN(1 + trial%7))
+			y[i] = float64(rng.IntN(1+trial%5)) + 0.5*x[i]*float64(trial%2)
+		}
+		var s, n1, n2 float64
+		for i := 0; i < n; i++ {
+			for j := i + 1; j < n; j++ {
+				dx, dy := x[i]-x[j], y[i]-y[j]
+				if dx != 0 {
+					n1++
+				}
+				if dy != 0 {
+					n2++
+				}
+				if dx != 0 && dy != 0 {
+					if (dx > 0) == (dy > 0) {
+						s++
+					} else {
+						s--
+					}
+				}
+			}
+		}
+		gs, g1, g2 := kendallCounts(x, y)
+		if gs != s || g1 != n1 || g2 != n2 {
+			t.Fatalf("n=%d: got S=%v n1=%v n2=%v, want %v %v %v", n, gs, g1, g2, s, n1, n2)
+		}
+	}
+}
