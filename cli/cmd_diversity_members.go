@@ -127,12 +127,9 @@ func cleanSet(o ensemble.PoolSetup) (data.Dataset, error) {
 		}
 		spec = meta.Dataset
 	}
-	_, test, err := data.Open(spec, data.OpenOptions{})
+	test, err := data.OpenTest(spec, data.OpenOptions{})
 	if err != nil {
 		return nil, err
-	}
-	if test == nil {
-		return nil, fmt.Errorf("dataset %s has no test set", spec)
 	}
 	if o.TestSubset > 0 {
 		test = data.FirstK(test, o.TestSubset)

@@ -253,7 +253,7 @@ func (e nclEval) attributionDiversity(ctx context.Context, members []ensemble.Po
 	if spec == "" {
 		spec = members[0].Meta.Dataset
 	}
-	_, test, err := data.Open(spec, data.OpenOptions{})
+	test, err := data.OpenTest(spec, data.OpenOptions{})
 	if err != nil {
 		return 0, fmt.Errorf("ncl: attribution diversity: %w", err)
 	}

@@ -540,12 +540,9 @@ func LoadPool(ctx context.Context, o PoolSetup) (p *Pool, source, dataset string
 	if spec == "" {
 		spec = members[0].Meta.Dataset
 	}
-	_, test, err := data.Open(spec, data.OpenOptions{})
+	test, err := data.OpenTest(spec, data.OpenOptions{})
 	if err != nil {
 		return nil, "", "", 0, fmt.Errorf("ensemble: clean test set: %w", err)
-	}
-	if test == nil {
-		return nil, "", "", 0, fmt.Errorf("ensemble: dataset %s has no test set", spec)
 	}
 	if n := test.NumClasses(); n != members[0].Meta.Classes {
 		return nil, "", "", 0, fmt.Errorf("ensemble: the test set %s has %d classes, the members %d", spec, n, members[0].Meta.Classes)

@@ -227,12 +227,9 @@ func EvaluateCheckpoint(ctx context.Context, e CheckpointEval) (*corrupt.Result,
 	if spec == "" {
 		spec = meta.Dataset
 	}
-	_, test, err := data.Open(spec, data.OpenOptions{})
+	test, err := data.OpenTest(spec, data.OpenOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("eval: clean test set: %w", err)
-	}
-	if test == nil {
-		return nil, fmt.Errorf("eval: dataset %s has no test set", spec)
 	}
 	if n := e.TestSubset; n > 0 {
 		if n > test.Len() {

@@ -105,12 +105,9 @@ func runIndividual(ctx context.Context, r *Run) error {
 
 	// 2. The corrupted test set, generated once for all models.
 	done := step("corruption set")
-	_, test, err := data.Open(cfg.Data, data.OpenOptions{})
+	test, err := data.OpenTest(cfg.Data, data.OpenOptions{})
 	if err != nil {
 		return fmt.Errorf("study: %w", err)
-	}
-	if test == nil {
-		return fmt.Errorf("study: %s has no test set", cfg.Data)
 	}
 	if cfg.TestSubset > 0 && cfg.TestSubset < test.Len() {
 		test = data.FirstK(test, cfg.TestSubset)
