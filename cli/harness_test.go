@@ -1,0 +1,595 @@
+package main
+
+// The bad-input harness: every command that reads a file is run, as a
+// subprocess of this test binary, against a generated corpus of broken
+// inputs, and must answer with one clear line, a non-zero exit, no panic, and
+// no change to what its output directory held before.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/divres/divres/data"
+	"github.com/divres/divres/internal/npyfile"
+)
+
+// TestMain runs the command line instead of the tests when the harness starts
+// this binary as divres.
+func TestMain(m *testing.M) {
+	if os.Getenv("DIVRES_HARNESS_CHILD") == "1" {
+		main()
+		os.Exit(0)
+	}
+	code := m.Run()
+	if fix.dir != "" {
+		os.RemoveAll(fix.dir)
+	}
+	os.Exit(code)
+}
+
+// npyBytes is a .npy file of the given descr and shape holding raw.
+func npyBytes(descr string, shape []int, raw []byte) []byte {
+	return append(npyfile.HeaderBytes(descr, shape), raw...)
+}
+
+func f32Raw(n int, v func(i int) float32) []byte {
+	b := make([]byte, 4*n)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v(i)))
+	}
+	return b
+}
+
+func f64Raw(n int, v func(i int) float64) []byte {
+	b := make([]byte, 8*n)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(v(i)))
+	}
+	return b
+}
+
+func i64Raw(vals ...int64) []byte {
+	b := make([]byte, 8*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint64(b[8*i:], uint64(v))
+	}
+	return b
+}
+
+// badInput is one entry of the corpus: a file (or directory) that a reader must refuse.
+type badInput struct {
+	name  string
+	write func(path string) error // creates the input at path
+	// ok marks inputs the command accepts (non-finite images for predict); the
+	// harness then only asserts a zero exit and no panic.
+	ok bool
+}
+
+func fileInput(name string, b []byte) badInput {
+	return badInput{name: name, write: func(p string) error { return os.WriteFile(p, b, 0o644) }}
+}
+
+func dirInput() badInput {
+	return badInput{name: "directory", write: func(p string) error { return os.Mkdir(p, 0o755) }}
+}
+
+func unreadableInput(valid []byte) badInput {
+	return badInput{name: "unreadable", write: func(p string) error {
+		if err := os.WriteFile(p, valid, 0o000); err != nil {
+			return err
+		}
+		return os.Chmod(p, 0o000)
+	}}
+}
+
+// truncations cuts a valid file at its section boundaries.
+func truncations(valid []byte, headerEnd int) []badInput {
+	return []badInput{
+		fileInput("empty", nil),
+		fileInput("cut-in-magic", valid[:3]),
+		fileInput("cut-in-header", valid[:headerEnd/2]),
+		fileInput("cut-in-data", valid[:headerEnd+(len(valid)-headerEnd)/2]),
+	}
+}
+
+// npyCorpus is the corpus for an .npy flag whose valid array is descr/shape/raw;
+// wrongDtype and wrongShape are arrays of the right size but the wrong kind.
+func npyCorpus(valid []byte, wrongDtype, wrongRank, wrongShape []byte, nonfinite bool, nanOK bool) []badInput {
+	hdrEnd := bytes.IndexByte(valid, '\n') + 1
+	c := truncations(valid, hdrEnd)
+	c = append(c,
+		fileInput("wrong-dtype", wrongDtype),
+		fileInput("wrong-rank", wrongRank),
+		fileInput("wrong-shape", wrongShape),
+		// A header claiming 2^40 elements over a few bytes of data.
+		fileInput("huge-header", npyBytes("<f4", []int{1 << 40}, make([]byte, 64))),
+		fileInput("absurd-header-len", append([]byte("\x93NUMPY\x01\x00\xff\xff"), make([]byte, 32)...)),
+		dirInput(),
+		unreadableInput(valid),
+	)
+	if nonfinite {
+		n := (len(valid) - hdrEnd) / 4
+		for _, nf := range []struct {
+			name string
+			v    float32
+		}{{"nan", float32(math.NaN())}, {"inf", float32(math.Inf(1))}} {
+			raw := append([]byte(nil), valid[hdrEnd:]...)
+			binary.LittleEndian.PutUint32(raw[4*(n/2):], math.Float32bits(nf.v))
+			in := fileInput(nf.name, append(append([]byte(nil), valid[:hdrEnd]...), raw...))
+			in.ok = nanOK
+			c = append(c, in)
+		}
+	}
+	return c
+}
+
+func safetensorsCorpus(valid []byte) []badInput {
+	hlen := int(binary.LittleEndian.Uint64(valid[:8]))
+	c := []badInput{
+		fileInput("empty", nil),
+		fileInput("cut-in-length", valid[:4]),
+		fileInput("cut-in-header", valid[:8+hlen/2]),
+		fileInput("cut-in-data", valid[:8+hlen+(len(valid)-8-hlen)/2]),
+	}
+	absurd := append([]byte(nil), valid...)
+	binary.LittleEndian.PutUint64(absurd, 1<<50)
+	notJSON := append([]byte(nil), valid...)
+	copy(notJSON[8:], "!!!!")
+	c = append(c, fileInput("absurd-header-len", absurd), fileInput("header-not-json", notJSON),
+		dirInput(), unreadableInput(valid))
+	return c
+}
+
+func jsonCorpus(valid []byte) []badInput {
+	return []badInput{
+		fileInput("empty", nil),
+		fileInput("cut-in-half", valid[:len(valid)/2]),
+		fileInput("wrong-types", []byte(`{"members": 3, "models": "x", "stages": 7, "results": 1, "name": [1]}`)),
+		fileInput("not-json", []byte("\x00\x01binary")),
+		dirInput(),
+		unreadableInput(valid),
+	}
+}
+
+// harnessFixtures are the valid inputs that every case shares.
+type harnessFixtures struct {
+	dir                      string
+	run, weights             string
+	images, uint8s, labels   string
+	probs, features          string
+	validNPY, validU8        []byte
+	validLabels, validProbs  []byte
+	validST                  []byte
+	validStudy, validEnsJSON []byte
+	asRoot                   bool
+}
+
+var (
+	fixOnce sync.Once
+	fix     harnessFixtures
+	fixErr  error
+)
+
+func harnessSetup(t *testing.T) *harnessFixtures {
+	fixOnce.Do(func() { fixErr = buildFixtures(&fix) })
+	if fixErr != nil {
+		t.Fatal(fixErr)
+	}
+	return &fix
+}
+
+func buildFixtures(f *harnessFixtures) error {
+	if _, err := os.Stat(filepath.Join(data.FashionMNISTDir, "t10k-images-idx3-ubyte.gz")); err != nil {
+		return fmt.Errorf("Fashion-MNIST is not installed (build.sh installs dataset-fashion-mnist)")
+	}
+	dir, err := os.MkdirTemp("", "divres-harness-")
+	if err != nil {
+		return err
+	}
+	f.dir = dir
+	f.asRoot = os.Geteuid() == 0
+	f.run = filepath.Join(dir, "run")
+	if out, err := harnessInProcess("train", "--arch", "lenet", "--width", "0.5", "--data", "fashion-mnist", "--out", f.run,
+		"--epochs", "1", "--batch", "8", "--subset", "8", "--val-limit", "8", "--device", "cpu", "--progress", "off"); err != nil {
+		return fmt.Errorf("train fixture: %v\n%s", err, out)
+	}
+	f.weights = filepath.Join(f.run, "model.safetensors")
+	if f.validST, err = os.ReadFile(f.weights); err != nil {
+		return err
+	}
+	n := 2 * 1 * 32 * 32
+	f.validNPY = npyBytes("<f4", []int{2, 1, 32, 32}, f32Raw(n, func(i int) float32 { return float32(i%7) / 7 }))
+	f.validU8 = npyBytes("|u1", []int{2, 32, 32, 3}, bytes.Repeat([]byte{100}, 2*32*32*3))
+	f.validLabels = npyBytes("<i8", []int{2}, i64Raw(3, 4))
+	f.validProbs = npyBytes("<f4", []int{2, 2, 10}, f32Raw(40, func(int) float32 { return 0.1 }))
+	f.images, f.uint8s, f.labels = filepath.Join(dir, "x.npy"), filepath.Join(dir, "u8.npy"), filepath.Join(dir, "labels.npy")
+	f.probs, f.features = filepath.Join(dir, "probs.npy"), filepath.Join(dir, "features.npy")
+	for p, b := range map[string][]byte{f.images: f.validNPY, f.uint8s: f.validU8, f.labels: f.validLabels,
+		f.probs: f.validProbs, f.features: f.validProbs} {
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return err
+		}
+	}
+	out, err := harnessInProcess("study", "--print-config")
+	if err != nil {
+		return fmt.Errorf("study --print-config: %v", err)
+	}
+	f.validStudy = []byte(out)
+	f.validEnsJSON = []byte(`{"ensembles": [{"name": "a+b", "members": ["a", "b"], "accuracy": 0.5, "mce": 1.0}]}`)
+	return nil
+}
+
+// harnessInProcess runs the command line in this process.
+func harnessInProcess(args ...string) (string, error) {
+	app := newApp()
+	var out bytes.Buffer
+	app.Writer = &out
+	app.ErrWriter = &out
+	err := app.Run(append([]string{"divres"}, args...))
+	return out.String(), err
+}
+
+// harnessTarget is one command × file flag. args builds the command line with
+// bad as the flag's value and out as the output directory; output is the
+// name of the file the command would write in out.
+type harnessTarget struct {
+	name   string
+	output string
+	corpus func(f *harnessFixtures) []badInput
+	args   func(f *harnessFixtures, bad, out string) []string
+}
+
+func harnessTargets() []harnessTarget {
+	imgCorpus := func(nanOK bool) func(f *harnessFixtures) []badInput {
+		return func(f *harnessFixtures) []badInput {
+			return npyCorpus(f.validNPY,
+				npyBytes("<f8", []int{2, 1, 32, 32}, f64Raw(2048, func(int) float64 { return 0.5 })),
+				npyBytes("<f4", []int{2, 32, 32}, f32Raw(2048, func(int) float32 { return 0.5 })),
+				npyBytes("<f4", []int{2, 2, 32, 32}, f32Raw(4096, func(int) float32 { return 0.5 })),
+				true, nanOK)
+		}
+	}
+	labelCorpus := func(f *harnessFixtures) []badInput {
+		return npyCorpus(f.validLabels,
+			npyBytes("<f4", []int{2}, f32Raw(2, func(int) float32 { return 1 })),
+			npyBytes("<i8", []int{2, 1}, i64Raw(1, 2)),
+			npyBytes("<i8", []int{3}, i64Raw(1, 2, 3)),
+			false, false)
+	}
+	probCorpus := func(f *harnessFixtures) []badInput {
+		return npyCorpus(f.validProbs,
+			npyBytes("|u1", []int{2, 2, 10}, make([]byte, 40)),
+			npyBytes("<f4", []int{2, 10}, f32Raw(20, func(int) float32 { return 0.1 })),
+			npyBytes("<f4", []int{2, 3, 10}, f32Raw(60, func(int) float32 { return 0.1 })),
+			true, false)
+	}
+	u8Corpus := func(f *harnessFixtures) []badInput {
+		return npyCorpus(f.validU8,
+			npyBytes("<f4", []int{2, 32, 32, 3}, f32Raw(6144, func(int) float32 { return 0.5 })),
+			npyBytes("|u1", []int{32, 32, 3}, make([]byte, 3072)),
+			npyBytes("|u1", []int{2, 32, 32, 5}, make([]byte, 10240)),
+			false, false)
+	}
+	stCorpus := func(f *harnessFixtures) []badInput { return safetensorsCorpus(f.validST) }
+	studyCorpus := func(f *harnessFixtures) []badInput { return jsonCorpus(f.validStudy) }
+	ensCorpus := func(f *harnessFixtures) []badInput { return jsonCorpus(f.validEnsJSON) }
+	evalJSON := []byte(`{"model": "m", "clean_error": 0.1, "corruptions": {"gaussian_noise": [0.2, 0.3]}}`)
+	resCorpus := func(f *harnessFixtures) []badInput { return jsonCorpus(evalJSON) }
+	arch := []string{"--arch", "lenet", "--width", "0.5", "--classes", "10"}
+	return []harnessTarget{
+		{"predict --in", "logits.npy", imgCorpus(true), func(f *harnessFixtures, bad, out string) []string {
+			return []string{"predict", "--model", f.run, "--in", bad, "--out", filepath.Join(out, "logits.npy")}
+		}},
+		{"predict --weights", "logits.npy", stCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return append([]string{"predict", "--weights", bad, "--in", f.images, "--out", filepath.Join(out, "logits.npy")}, arch...)
+		}},
+		{"predict --model", "logits.npy", stCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"predict", "--model", bad, "--in", f.images, "--out", filepath.Join(out, "logits.npy")}
+		}},
+		{"attrib --in", "maps.npy", imgCorpus(false), func(f *harnessFixtures, bad, out string) []string {
+			return []string{"attrib", "--model", f.run, "--in", bad, "--out", filepath.Join(out, "maps.npy")}
+		}},
+		{"attrib --targets", "maps.npy", labelCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"attrib", "--model", f.run, "--in", f.images, "--targets", bad, "--out", filepath.Join(out, "maps.npy")}
+		}},
+		{"attrib --baseline", "maps.npy", imgCorpus(false), func(f *harnessFixtures, bad, out string) []string {
+			return []string{"attrib", "--model", f.run, "--in", f.images, "--method", "ig", "--baseline", bad, "--out", filepath.Join(out, "maps.npy")}
+		}},
+		{"attrib --weights", "maps.npy", stCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return append([]string{"attrib", "--weights", bad, "--in", f.images, "--out", filepath.Join(out, "maps.npy")}, arch...)
+		}},
+		{"diversity --probs", "diversity.json", probCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"diversity", "--probs", bad, "--labels", f.labels, "--out", out}
+		}},
+		{"diversity --labels", "diversity.json", labelCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"diversity", "--probs", f.probs, "--labels", bad, "--out", out}
+		}},
+		{"diversity --features", "diversity.json", probCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"diversity", "--probs", f.probs, "--labels", f.labels, "--features", bad, "--out", out}
+		}},
+		{"diversity --attributions", "diversity.json", probCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"diversity", "--probs", f.probs, "--labels", f.labels, "--attributions", bad, "--out", out}
+		}},
+		{"corrupt --in", "set.json", u8Corpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"corrupt", "--in", bad, "--out", out, "--corruptions", "gaussian_noise", "--workers", "1"}
+		}},
+		{"corrupt --labels", "set.json", labelCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"corrupt", "--in", f.uint8s, "--labels", bad, "--out", out, "--corruptions", "gaussian_noise", "--workers", "1"}
+		}},
+		{"correlate --ensembles", "correlations.json", ensCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"correlate", "--ensembles", bad, "--out", out}
+		}},
+		{"plot --results", "index.html", resCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"plot", "--results", bad, "--out", out}
+		}},
+		{"eval --model", "eval.json", stCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"eval", "--model", bad, "--corruptions", "generate", "--corruption-list", "gaussian_noise", "--test-subset", "2", "--out", out}
+		}},
+		{"eval --baseline", "eval.json", resCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"eval", "--model", f.run, "--baseline", bad, "--corruptions", "generate", "--corruption-list", "gaussian_noise", "--test-subset", "2", "--out", out}
+		}},
+		{"ensemble eval --baseline", "ensemble.json", resCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"ensemble", "eval", "--members", f.run + "," + f.run, "--baseline", bad, "--test-subset", "2", "--out", out}
+		}},
+		{"study --config", "study.json", studyCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"study", "--config", bad, "--out", out}
+		}},
+	}
+}
+
+// harnessResult is the outcome of one case, for the table.
+type harnessResult struct {
+	target, input string
+	pass          bool
+}
+
+var (
+	harnessMu      sync.Mutex
+	harnessResults []harnessResult
+)
+
+// runChild runs this binary as divres and returns its exit code and stderr.
+func runChild(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"--log-level", "error"}, args...)...)
+	cmd.Env = append(os.Environ(), "DIVRES_HARNESS_CHILD=1", "DIVRES_NO_REEXEC=1", "OMP_WAIT_POLICY=PASSIVE",
+		"OMP_NUM_THREADS=1", "DIVRES_PREDICTION_CACHE=off")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("run %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return code, stderr.String()
+}
+
+func listing(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if info.Mode().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			m[rel] = string(b)
+		} else {
+			m[rel] = info.Mode().Type().String()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// checkFailure asserts the contract for a refused input.
+func checkFailure(t *testing.T, code int, stderr string, names ...string) bool {
+	t.Helper()
+	ok := true
+	if strings.Contains(stderr, "panic:") || strings.Contains(stderr, "goroutine ") {
+		t.Errorf("panic:\n%s", stderr)
+		return false
+	}
+	if code == 0 {
+		t.Errorf("exit 0, want non-zero; output:\n%s", stderr)
+		return false
+	}
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "divres: ") {
+		t.Errorf("stderr is not one line starting with divres:\n%s", stderr)
+		ok = false
+	}
+	named := false
+	for _, n := range names {
+		if strings.Contains(stderr, n) {
+			named = true
+		}
+	}
+	if !named {
+		t.Errorf("stderr does not name %v:\n%s", names, stderr)
+		ok = false
+	}
+	return ok
+}
+
+func TestHarnessBadInputs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("harness runs subprocesses")
+	}
+	f := harnessSetup(t)
+	sem := make(chan struct{}, 2)
+	t.Run("cases", func(t *testing.T) {
+		for _, tg := range harnessTargets() {
+			for i, in := range tg.corpus(f) {
+				tg, in := tg, in
+				t.Run(strings.ReplaceAll(tg.name, " ", "_")+"/"+in.name, func(t *testing.T) {
+					t.Parallel()
+					sem <- struct{}{}
+					defer func() { <-sem }()
+					dir := t.TempDir()
+					bad := filepath.Join(dir, fmt.Sprintf("bad%d-%s.in", i, in.name))
+					if err := in.write(bad); err != nil {
+						t.Fatal(err)
+					}
+					if in.name == "unreadable" && f.asRoot {
+						t.Logf("running as root: mode 000 does not stop reads, %s is readable", bad)
+					}
+					out := filepath.Join(dir, "out")
+					if err := os.Mkdir(out, 0o755); err != nil {
+						t.Fatal(err)
+					}
+					earlier := []byte("earlier output, must survive\n")
+					if err := os.WriteFile(filepath.Join(out, tg.output), earlier, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					before := listing(t, out)
+					code, stderr := runChild(t, tg.args(f, bad, out)...)
+					pass := true
+					if in.ok || (in.name == "unreadable" && f.asRoot) {
+						if strings.Contains(stderr, "panic:") || strings.Contains(stderr, "goroutine ") {
+							t.Errorf("panic:\n%s", stderr)
+							pass = false
+						}
+						if in.ok && code != 0 {
+							t.Errorf("exit %d on an accepted input:\n%s", code, stderr)
+							pass = false
+						}
+					} else {
+						pass = checkFailure(t, code, stderr, filepath.Base(bad))
+						after := listing(t, out)
+						if fmt.Sprint(sortedKeys(after)) != fmt.Sprint(sortedKeys(before)) {
+							t.Errorf("output directory changed: %v, was %v", sortedKeys(after), sortedKeys(before))
+							pass = false
+						} else if after[tg.output] != string(earlier) {
+							t.Errorf("earlier output %s changed", tg.output)
+							pass = false
+						}
+					}
+					harnessMu.Lock()
+					harnessResults = append(harnessResults, harnessResult{tg.name, in.name, pass})
+					harnessMu.Unlock()
+				})
+			}
+		}
+	})
+	logHarnessTable(t)
+}
+
+func sortedKeys(m map[string]string) []string {
+	k := make([]string, 0, len(m))
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}
+
+func logHarnessTable(t *testing.T) {
+	harnessMu.Lock()
+	defer harnessMu.Unlock()
+	type row struct{ pass, total int }
+	rows := map[string]*row{}
+	var order []string
+	for _, r := range harnessResults {
+		if rows[r.target] == nil {
+			rows[r.target] = &row{}
+			order = append(order, r.target)
+		}
+		rows[r.target].total++
+		if r.pass {
+			rows[r.target].pass++
+		}
+	}
+	sort.Strings(order)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-28s %s\n", "command × flag", "passed/cases")
+	pass, total := 0, 0
+	for _, k := range order {
+		fmt.Fprintf(&b, "%-28s %d/%d\n", k, rows[k].pass, rows[k].total)
+		pass += rows[k].pass
+		total += rows[k].total
+	}
+	fmt.Fprintf(&b, "%-28s %d/%d\n", "total", pass, total)
+	t.Log("\n" + b.String())
+}
+
+// TestHarnessOutputs runs predict with valid inputs into an output that cannot
+// be written: a read-only file system and a full one.
+func TestHarnessOutputs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("harness runs subprocesses")
+	}
+	f := harnessSetup(t)
+	for _, c := range []struct {
+		name  string
+		opts  string
+		setup func(dir string) error
+	}{
+		{"read-only", "size=64k", func(dir string) error {
+			return syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, "size=64k")
+		}},
+		{"full", "size=64k", func(dir string) error {
+			// Fill the file system; what is left cannot hold the logits.
+			fill, err := os.Create(filepath.Join(dir, "fill"))
+			if err != nil {
+				return err
+			}
+			defer fill.Close()
+			chunk := make([]byte, 4096)
+			for {
+				if _, err := fill.Write(chunk); err != nil {
+					break
+				}
+			}
+			for {
+				if _, err := fill.Write(chunk[:1]); err != nil {
+					return nil
+				}
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, c.opts); err != nil {
+				t.Skipf("cannot mount a tmpfs on %s (%v): the %s output row is not tested", dir, err, c.name)
+			}
+			defer syscall.Unmount(dir, 0)
+			earlier := []byte("earlier output, must survive\n")
+			if err := os.WriteFile(filepath.Join(dir, "logits.npy"), earlier, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.setup(dir); err != nil {
+				t.Fatal(err)
+			}
+			before := listing(t, dir)
+			code, stderr := runChild(t, "predict", "--model", f.run, "--in", f.images, "--out", filepath.Join(dir, "logits.npy"))
+			checkFailure(t, code, stderr, "logits.npy", dir)
+			after := listing(t, dir)
+			if fmt.Sprint(sortedKeys(after)) != fmt.Sprint(sortedKeys(before)) || after["logits.npy"] != string(earlier) {
+				t.Errorf("output directory changed: %v, was %v", sortedKeys(after), sortedKeys(before))
+			}
+		})
+	}
+}
