@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,10 +32,10 @@ func ensPoolFlags(corruptions bool) []cli.Flag {
 		&cli.StringFlag{Name: "data", Usage: "clean dataset (default: the one the members were trained on)"},
 		&cli.IntFlag{Name: "test-subset", Usage: "use the first `N` test images (and the first N of each corrupted slice)"},
 		&cli.StringFlag{Name: "pred-cache", Usage: "`DIR` of cached member outputs (default: " + ensemble.DefaultPredictionCacheDir() + ")"},
-		&cli.StringFlag{Name: "device", Value: "auto", Usage: "cpu, cuda, cuda:N or auto"},
+		deviceFlag(),
 		&cli.IntFlag{Name: "batch", Value: 256},
-		&cli.IntFlag{Name: "workers", Value: runtime.NumCPU(), Usage: "data, corruption and scoring goroutines"},
-		&cli.IntFlag{Name: "threads", Usage: "libtorch intra-op threads"},
+		workersFlag(),
+		threadsFlag(),
 	}
 	if !corruptions {
 		return fs
