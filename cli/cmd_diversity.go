@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -91,6 +92,9 @@ func diversityArrays(c *cli.Context) error {
 	if in.Labels, err = lf.ReadInts(0, lf.Elems()); err != nil {
 		return fmt.Errorf("diversity: %w", err)
 	}
+	if len(in.Labels) != in.N {
+		return fmt.Errorf("diversity: %s has %d labels, want N = %d (the second axis of %s)", c.String("labels"), len(in.Labels), in.N, c.String("probs"))
+	}
 	if p := c.String("features"); p != "" {
 		f, fs, err := readFloatNPY(p)
 		if err != nil {
@@ -162,6 +166,15 @@ func readFloatNPY(path string) ([]float32, []int, error) {
 	v, err := f.ReadFloat32s(0, f.Elems())
 	if err != nil {
 		return nil, nil, err
+	}
+	bad := 0
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			bad++
+		}
+	}
+	if bad > 0 {
+		return nil, nil, fmt.Errorf("%s holds %d non-finite values (NaN or Inf)", path, bad)
 	}
 	return v, f.Shape, nil
 }
