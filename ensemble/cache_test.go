@@ -31,7 +31,7 @@ func writeTinyMember(t *testing.T, dir string, seed uint64, classes []string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := net.Store.Save(filepath.Join(dir, ModelFile), meta.strings()); err != nil {
+	if err := net.Store.Save(filepath.Join(dir, ModelFile), meta.Strings()); err != nil {
 		t.Fatal(err)
 	}
 }

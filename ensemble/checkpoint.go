@@ -67,8 +67,9 @@ func (m Meta) NetConfig() nets.Config {
 		Size: int64(m.InputSize)}
 }
 
-// strings encodes the metadata as safetensors metadata.
-func (m Meta) strings() map[string]string {
+// Strings encodes the metadata as the safetensors metadata of a model checkpoint
+// (ReadMeta and LoadModel read it back).
+func (m Meta) Strings() map[string]string {
 	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	return map[string]string{
 		"format": modelFormat, "model": m.Model, "arch": m.Arch, "style": m.Style,
@@ -80,7 +81,7 @@ func (m Meta) strings() map[string]string {
 	}
 }
 
-// parseMeta decodes safetensors metadata written by Meta.strings.
+// parseMeta decodes safetensors metadata written by Meta.Strings.
 func parseMeta(md map[string]string) (Meta, error) {
 	var m Meta
 	if md["format"] != modelFormat {

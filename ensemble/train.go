@@ -314,7 +314,7 @@ func lenOrZero(d data.Dataset) int {
 // checkpoint writes the model files, then the training state, then the history.
 func (t *trainer) checkpoint() error {
 	for i, m := range t.members {
-		if err := m.Net.Store.Save(t.modelFile(i), t.meta(i).strings()); err != nil {
+		if err := m.Net.Store.Save(t.modelFile(i), t.meta(i).Strings()); err != nil {
 			return fmt.Errorf("train: checkpoint: %w", err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/divres/divres/ensemble"
 	"github.com/divres/divres/internal/atomicfile"
@@ -97,7 +96,7 @@ func Extract(ctx context.Context, runDir string, g Genome, out string, o Extract
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("nas extract: %w", err)
 	}
-	if err := sub.Store.Save(filepath.Join(out, ensemble.ModelFile), metaStrings(meta)); err != nil {
+	if err := sub.Store.Save(filepath.Join(out, ensemble.ModelFile), meta.Strings()); err != nil {
 		return nil, fmt.Errorf("nas extract: %w", err)
 	}
 	js, _ := json.MarshalIndent(info, "", "  ")
@@ -148,20 +147,6 @@ func ExtractNet(super *nets.Net, dev torch.Device) (*nets.Net, error) {
 	}
 	sub.Store.SetTraining(false)
 	return sub, nil
-}
-
-// metaStrings encodes checkpoint metadata the way ensemble's model checkpoints
-// carry it (ensemble.ReadMeta reads it back; a test checks the round trip).
-func metaStrings(m ensemble.Meta) map[string]string {
-	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
-	return map[string]string{
-		"format": "divres-model", "model": m.Model, "arch": m.Arch, "style": m.Style,
-		"width": strconv.FormatFloat(m.Width, 'g', -1, 64), "classes": strconv.Itoa(m.Classes),
-		"class_names": js(m.ClassNames), "in_channels": strconv.Itoa(m.InChannels),
-		"input_size": strconv.Itoa(m.InputSize), "fit": m.Fit, "norm_mean": js(m.Mean), "norm_std": js(m.Std),
-		"dataset": m.Dataset, "epoch": strconv.Itoa(m.Epoch), "epochs": strconv.Itoa(m.Epochs),
-		"params": strconv.FormatInt(m.Params, 10),
-	}
 }
 
 func defaultString(s, d string) string {
