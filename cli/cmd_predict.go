@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
@@ -75,6 +76,30 @@ func (in *npyInput) next(n int64) ([]float32, error) {
 
 func (in *npyInput) Close() error { return in.f.Close() }
 
+// nonFiniteImages counts the images holding a NaN or an infinite value, reading
+// the file in chunks without moving the read position.
+func (in *npyInput) nonFiniteImages() (int64, error) {
+	per := in.shape[1] * in.shape[2] * in.shape[3]
+	step := max(1, (1<<20)/max(per, 1))
+	var count int64
+	for i := int64(0); i < in.shape[0]; i += step {
+		k := min(step, in.shape[0]-i)
+		v, err := in.f.ReadFloat32s(i*per, (i+k)*per)
+		if err != nil {
+			return 0, err
+		}
+		for j := int64(0); j < k; j++ {
+			for _, x := range v[j*per : (j+1)*per] {
+				if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+					count++
+					break
+				}
+			}
+		}
+	}
+	return count, nil
+}
+
 func predict(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return fmt.Errorf("predict: unexpected argument %q", c.Args().First())
@@ -99,6 +124,13 @@ func predict(c *cli.Context) error {
 	n, ch, h, w := in.shape[0], in.shape[1], in.shape[2], in.shape[3]
 	if n == 0 {
 		return fmt.Errorf("%s: no images (shape %v)", c.String("in"), in.shape)
+	}
+	bad, err := in.nonFiniteImages()
+	if err != nil {
+		return err
+	}
+	if bad > 0 {
+		logrus.Warnf("predict: %d of %d images in %s hold NaN or Inf values; their logits will not be finite", bad, n, c.String("in"))
 	}
 	if choice.InChannels != 0 && ch != choice.InChannels {
 		return fmt.Errorf("%s: %d channels, but --in-channels is %d", c.String("in"), ch, choice.InChannels)
