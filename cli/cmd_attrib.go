@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -62,6 +63,7 @@ is the distribution) with --nt-samples samples (default 5) and --stdev noise
 			&cli.IntFlag{Name: "batch", Value: 64, Usage: "inputs read and attributed at a time"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed of the noise and random baselines"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "output maps: float32 .npy"},
+			&cli.BoolFlag{Name: "allow-nonfinite", Usage: "attribute inputs holding NaN or Inf values instead of refusing them"},
 			&cli.StringFlag{Name: "delta", Usage: "ig: also write the convergence deltas: float32 .npy (N,)"},
 			&cli.StringFlag{Name: "png", Usage: "draw the first images with their maps overlaid into this PNG `FILE`"},
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu, cuda, cuda:N or auto"},
@@ -101,6 +103,15 @@ func runAttrib(c *cli.Context) error {
 	n, ch, h, w := in.shape[0], in.shape[1], in.shape[2], in.shape[3]
 	if n == 0 {
 		return fmt.Errorf("%s: no images (shape %v)", c.String("in"), in.shape)
+	}
+	if !c.Bool("allow-nonfinite") {
+		bad, err := in.nonFiniteImages()
+		if err != nil {
+			return err
+		}
+		if bad > 0 {
+			return fmt.Errorf("%s: %d of %d images hold NaN or Inf values (--allow-nonfinite attributes them anyway)", c.String("in"), bad, n)
+		}
 	}
 	job := attribJob{in: in, batch: int64(c.Int("batch"))}
 	if job.batch <= 0 {
@@ -321,6 +332,11 @@ func attribReadBaseline(path string, ch, h, w int64, dev torch.Device) (*torch.T
 	v, err := f.ReadFloat32s(0, f.Elems())
 	if err != nil {
 		return nil, err
+	}
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("read %s: the baseline holds NaN or Inf values", path)
+		}
 	}
 	t := torch.FromSlice(nil, v, sh, dev)
 	return t, t.Err()
