@@ -262,7 +262,7 @@ func harnessTargets() []harnessTarget {
 	labelCorpus := func(f *harnessFixtures) []badInput {
 		return npyCorpus(f.validLabels,
 			npyBytes("<f4", []int{2}, f32Raw(2, func(int) float32 { return 1 })),
-			npyBytes("<i8", []int{2, 1}, i64Raw(1, 2)),
+			npyBytes("<i8", []int{1, 2}, i64Raw(1, 2)),
 			npyBytes("<i8", []int{3}, i64Raw(1, 2, 3)),
 			false, false)
 	}
@@ -361,7 +361,13 @@ var (
 // runChild runs this binary as divres and returns its exit code and stderr.
 func runChild(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"--log-level", "error"}, args...)...)
+	return runChildLevel(t, "error", args...)
+}
+
+// runChildLevel is runChild at the given --log-level.
+func runChildLevel(t *testing.T, level string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"--log-level", level}, args...)...)
 	cmd.Env = append(os.Environ(), "DIVRES_HARNESS_CHILD=1", "DIVRES_NO_REEXEC=1", "OMP_WAIT_POLICY=PASSIVE",
 		"OMP_NUM_THREADS=1", "DIVRES_PREDICTION_CACHE=off")
 	var stderr bytes.Buffer
@@ -591,5 +597,39 @@ func TestHarnessOutputs(t *testing.T) {
 				t.Errorf("output directory changed: %v, was %v", sortedKeys(after), sortedKeys(before))
 			}
 		})
+	}
+}
+
+// TestHarnessNonFinite checks that predict warns with the count of images
+// holding NaN or Inf, and that attrib refuses them unless --allow-nonfinite.
+func TestHarnessNonFinite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("harness runs subprocesses")
+	}
+	f := harnessSetup(t)
+	dir := t.TempDir()
+	hdrEnd := bytes.IndexByte(f.validNPY, '\n') + 1
+	b := append([]byte(nil), f.validNPY...)
+	binary.LittleEndian.PutUint32(b[hdrEnd+4*5:], math.Float32bits(float32(math.NaN())))
+	bad := filepath.Join(dir, "nan.npy")
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "logits.npy")
+	code, stderr := runChildLevel(t, "warn", "predict", "--model", f.run, "--in", bad, "--out", out)
+	if code != 0 || !strings.Contains(stderr, "1 of 2 images in "+bad+" hold NaN or Inf") {
+		t.Errorf("predict: exit %d, want 0 and a warning counting 1 of 2 images:\n%s", code, stderr)
+	}
+	maps := filepath.Join(dir, "maps.npy")
+	code, stderr = runChild(t, "attrib", "--model", f.run, "--in", bad, "--out", maps)
+	checkFailure(t, code, stderr, bad)
+	if !strings.Contains(stderr, "1 of 2 images hold NaN or Inf") {
+		t.Errorf("attrib: %s", stderr)
+	}
+	if _, err := os.Stat(maps); err == nil {
+		t.Error("attrib wrote maps for a refused input")
+	}
+	if code, stderr = runChild(t, "attrib", "--model", f.run, "--in", bad, "--allow-nonfinite", "--out", maps); code != 0 {
+		t.Errorf("attrib --allow-nonfinite: exit %d:\n%s", code, stderr)
 	}
 }
