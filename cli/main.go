@@ -13,6 +13,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
+
+	"github.com/divres/divres/internal/torchblas"
 )
 
 // commands holds the subcommands; each cmd_*.go file adds its own in an init function.
@@ -99,6 +101,7 @@ func needsOpenMPPolicy(args []string, getenv func(string) string) bool {
 
 func main() {
 	ensureOpenMPPolicy()
+	torchblas.Use()
 	if err := newApp().Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "divres:", err)
 		os.Exit(1)

@@ -2,7 +2,6 @@ package diversity
 
 import (
 	"math"
-	"sort"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -243,17 +242,63 @@ func RBFGram(x []float64, n, d int, t float64) []float64 {
 			d2[a*n+b] = v
 		}
 	}
-	s := append([]float64(nil), d2...)
-	sort.Float64s(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
+	med := median(append([]float64(nil), d2...))
 	for i, v := range d2 {
 		g[i] = math.Exp(-v / (2 * t * t * med))
 	}
 	CenterGram(g, n)
 	return g
+}
+
+// median returns the median of s (the mean of the two middle values for an even
+// length), reordering s, in expected linear time.
+func median(s []float64) float64 {
+	n := len(s)
+	hi := selectKth(s, n/2)
+	if n%2 == 1 {
+		return hi
+	}
+	// The lower middle value is the largest of the elements left of position n/2.
+	lo := s[0]
+	for _, v := range s[1 : n/2] {
+		lo = max(lo, v)
+	}
+	return (lo + hi) / 2
+}
+
+// selectKth reorders s so that s[k] is the value a sort would put there, every
+// element before it is <= s[k] and every one after is >= s[k], and returns s[k].
+func selectKth(s []float64, k int) float64 {
+	lo, hi := 0, len(s)-1
+	for lo < hi {
+		// Median of three as the pivot; Hoare partition.
+		mid := lo + (hi-lo)/2
+		a, b, c := s[lo], s[mid], s[hi]
+		p := max(min(a, b), min(max(a, b), c))
+		i, j := lo, hi
+		for i <= j {
+			for s[i] < p {
+				i++
+			}
+			for s[j] > p {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return s[k]
+		}
+	}
+	return s[k]
 }
 
 // RBFCKA is the RBF CKA at threshold t of two row-major feature matrices.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -215,5 +216,27 @@ func TestAttributionSimilarity(t *testing.T) {
 	sp, _ := AttributionSimilarity(a, 3, 2, 3, "spearman")
 	if math.Abs(sp[0][1]-1) > 1e-12 || math.Abs(sp[1][2]+1) > 1e-12 {
 		t.Errorf("spearman %v", sp)
+	}
+}
+
+// median (by selection) equals the median of the sorted values, for odd and even
+// lengths and many ties.
+func TestMedianBySelection(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for trial := 0; trial < 200; trial++ {
+		n := 1 + rng.IntN(50)
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(rng.IntN(1 + trial%9))
+		}
+		s := append([]float64(nil), v...)
+		slices.Sort(s)
+		want := s[n/2]
+		if n%2 == 0 {
+			want = (s[n/2-1] + s[n/2]) / 2
+		}
+		if got := median(v); got != want {
+			t.Fatalf("median of %v = %v, want %v", s, got, want)
+		}
 	}
 }

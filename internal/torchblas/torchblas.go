@@ -1,0 +1,94 @@
+// Package torchblas routes gonum's large float64 matrix products through libtorch,
+// whose CPU kernels call an optimised BLAS (OpenBLAS or MKL), instead of gonum's
+// pure-Go kernels. The pure-Go packages (diversity, plots' statistics) compute with
+// gonum's blas64; a command that wants their products fast calls Use once:
+//
+//	torchblas.Use()
+//
+// Every other BLAS routine stays gonum's. Products below a size threshold stay in
+// Go too, where copying into libtorch would cost more than it saves.
+package torchblas
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/divres/divres/torch"
+)
+
+// minFlops is the size m·n·k from which Dgemm goes to libtorch.
+const minFlops = 1 << 18
+
+// Implementation is gonum's BLAS with Dgemm done by libtorch for large products.
+type Implementation struct{ gonum.Implementation }
+
+// Use makes Implementation gonum's blas64 implementation for the whole process.
+func Use() { blas64.Use(Implementation{}) }
+
+// Dgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, as
+// blas.Float64 defines it.
+func (impl Implementation) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int,
+	b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if m*n*k < minFlops || m == 0 || n == 0 {
+		impl.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	ar, ac := m, k
+	if tA != blas.NoTrans {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tB != blas.NoTrans {
+		br, bc = n, k
+	}
+	err := torch.Do(func(s *torch.Scope) error {
+		ta := matrix(s, a, ar, ac, lda)
+		if tA != blas.NoTrans {
+			ta = ta.T()
+		}
+		tb := matrix(s, b, br, bc, ldb)
+		if tB != blas.NoTrans {
+			tb = tb.T()
+		}
+		p := ta.Mm(tb)
+		if alpha != 1 {
+			p = p.MulScalar(alpha)
+		}
+		prod, err := p.Contiguous().Float64s()
+		if err != nil {
+			return err
+		}
+		for i := 0; i < m; i++ {
+			row, out := prod[i*n:(i+1)*n], c[i*ldc:i*ldc+n]
+			if beta == 0 {
+				copy(out, row)
+				continue
+			}
+			for j, v := range row {
+				out[j] = beta*out[j] + v
+			}
+		}
+		return nil
+	}, torch.NoGrad())
+	if err != nil {
+		// A BLAS routine has no error result; a failing libtorch product (out of
+		// memory) must not return wrong numbers silently.
+		panic(fmt.Sprintf("torchblas: Dgemm %d×%d×%d: %v", m, n, k, err))
+	}
+}
+
+// matrix is the rows×cols row-major matrix with leading dimension ld stored in v,
+// as a libtorch tensor (a copy).
+func matrix(s *torch.Scope, v []float64, rows, cols, ld int) *torch.Tensor {
+	if ld != cols {
+		packed := make([]float64, rows*cols)
+		for i := 0; i < rows; i++ {
+			copy(packed[i*cols:(i+1)*cols], v[i*ld:i*ld+cols])
+		}
+		v = packed
+	}
+	return torch.FromSlice(s, v[:rows*cols], []int64{int64(rows), int64(cols)})
+}
