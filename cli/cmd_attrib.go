@@ -66,7 +66,7 @@ is the distribution) with --nt-samples samples (default 5) and --stdev noise
 			&cli.BoolFlag{Name: "allow-nonfinite", Usage: "attribute inputs holding NaN or Inf values instead of refusing them"},
 			&cli.StringFlag{Name: "delta", Usage: "ig: also write the convergence deltas: float32 .npy (N,)"},
 			&cli.StringFlag{Name: "png", Usage: "draw the first images with their maps overlaid into this PNG `FILE`"},
-			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu, cuda, cuda:N or auto"},
+			deviceFlag(),
 			threadsFlag(),
 		},
 		Action: runAttrib,
