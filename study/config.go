@@ -67,6 +67,8 @@ type Config struct {
 	Corruptions []string `json:"corruptions,omitempty"`
 	Severities  []int    `json:"severities,omitempty"`
 	RNG         string   `json:"rng,omitempty"`
+	// Ensembles is the recipe of stage 2 (nil: the defaults of EnsembleRecipe).
+	Ensembles *EnsembleRecipe `json:"ensembles,omitempty"`
 }
 
 // Default is the main job on the embedded default data: small, diverse
