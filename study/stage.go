@@ -43,7 +43,7 @@ type Stage struct {
 
 // Stages returns the study's stages in order.
 func Stages() []Stage {
-	return []Stage{individualStage()}
+	return []Stage{individualStage(), ensemblesStage()}
 }
 
 // Fingerprint is the hash of the stage's recipe under cfg.
