@@ -83,10 +83,10 @@ func TestDiversityArraysErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--probs", j("nan.npy"), "--labels", j("l.npy")}, "not in [0, 1]"},
+		{[]string{"--probs", j("nan.npy"), "--labels", j("l.npy")}, "non-finite values"},
 		{[]string{"--probs", j("logits.npy"), "--labels", j("l.npy")}, "not 1"},
 		{[]string{"--probs", j("flat.npy"), "--labels", j("l.npy")}, "want (M, N, C)"},
-		{[]string{"--probs", j("p.npy"), "--labels", j("l3.npy")}, "labels have 3 values"},
+		{[]string{"--probs", j("p.npy"), "--labels", j("l3.npy")}, "has 3 labels, want N = 2"},
 		{[]string{"--probs", j("p.npy"), "--labels", j("lbig.npy")}, "outside [0, 2)"},
 		{[]string{"--probs", j("p.npy"), "--labels", j("l.npy"), "--features", j("f.npy")}, "to match the probabilities"},
 		{[]string{"--probs", j("p.npy"), "--labels", j("l.npy"), "--metrics", "bogus"}, "unknown metric"},
