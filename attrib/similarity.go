@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/divres/divres/diversity"
 	"github.com/divres/divres/torch"
 )
 
@@ -131,30 +132,8 @@ func cosine(a, b []float64) float64 {
 	return ab / math.Sqrt(aa*bb)
 }
 
-// ranks returns the ranks 1..n of v, ties sharing their mean rank.
-func ranks(v []float64) []float64 {
-	idx := make([]int, len(v))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(i, j int) bool { return v[idx[i]] < v[idx[j]] })
-	r := make([]float64, len(v))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && v[idx[j+1]] == v[idx[i]] {
-			j++
-		}
-		mean := float64(i+j)/2 + 1
-		for k := i; k <= j; k++ {
-			r[idx[k]] = mean
-		}
-		i = j + 1
-	}
-	return r
-}
-
 func spearman(a, b []float64) float64 {
-	ra, rb := ranks(a), ranks(b)
+	ra, rb := diversity.Ranks(a), diversity.Ranks(b)
 	n := float64(len(a))
 	var ma, mb float64
 	for i := range ra {

@@ -2,7 +2,8 @@ package plots
 
 import (
 	"math"
-	"sort"
+
+	"github.com/divres/divres/diversity"
 )
 
 // pearson is the Pearson correlation of x and y; NaN with fewer than two points
@@ -35,27 +36,5 @@ func pearson(x, y []float64) float64 {
 // spearman is the Spearman rank correlation: Pearson's on ranks, ties sharing
 // their mean rank.
 func spearman(x, y []float64) float64 {
-	return pearson(ranks(x), ranks(y))
-}
-
-// ranks returns 1-based ranks of v, ties given the mean of the ranks they span.
-func ranks(v []float64) []float64 {
-	idx := make([]int, len(v))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
-	r := make([]float64, len(v))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && v[idx[j+1]] == v[idx[i]] {
-			j++
-		}
-		mean := float64(i+j)/2 + 1
-		for k := i; k <= j; k++ {
-			r[idx[k]] = mean
-		}
-		i = j + 1
-	}
-	return r
+	return pearson(diversity.Ranks(x), diversity.Ranks(y))
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/divres/divres/corrupt"
+	"github.com/divres/divres/diversity"
 )
 
 // flat returns five equal errors.
@@ -217,7 +218,7 @@ func TestFindBaseline(t *testing.T) {
 }
 
 func TestRanksAndCorrelations(t *testing.T) {
-	r := ranks([]float64{10, 30, 20, 30})
+	r := diversity.Ranks([]float64{10, 30, 20, 30})
 	if want := []float64{1, 3.5, 2, 3.5}; !equalFloats(r, want) {
 		t.Errorf("ranks = %v, want %v", r, want)
 	}
