@@ -69,6 +69,10 @@ type Config struct {
 	RNG         string   `json:"rng,omitempty"`
 	// Ensembles is the recipe of stage 2 (nil: the defaults of EnsembleRecipe).
 	Ensembles *EnsembleRecipe `json:"ensembles,omitempty"`
+	// NAS is the recipe of stage 3 (nil: the defaults of NASRecipe).
+	NAS *NASRecipe `json:"nas,omitempty"`
+	// NCL is the recipe of stage 4 (nil: the defaults of NCLRecipe).
+	NCL *NCLRecipe `json:"ncl,omitempty"`
 }
 
 // Default is the main job on the embedded default data: small, diverse
