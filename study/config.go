@@ -8,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/ensemble"
@@ -193,19 +196,44 @@ func (c Config) JSON() []byte {
 	return js
 }
 
-// saveConfig writes RUN/study.json, refusing to reuse a run directory that holds
-// another recipe.
-func saveConfig(dir string, cfg Config) error {
+// saveConfig writes RUN/study.json. A run directory that holds another recipe
+// takes the new one: the log names the stages whose part of the recipe changed
+// (they and the stages that read them rerun) and those that are kept.
+func saveConfig(dir string, cfg Config, stages []Stage) error {
 	path := filepath.Join(dir, "study.json")
 	if b, err := os.ReadFile(path); err == nil {
 		var prev Config
 		if err := json.Unmarshal(b, &prev); err != nil {
-			return fmt.Errorf("study: %s: %w", path, err)
+			return fmt.Errorf("study: %s: %w (move it away to start a new study in %s)", path, err, dir)
 		}
-		if !reflect.DeepEqual(prev, cfg) {
-			return fmt.Errorf("study: %s holds a study with another configuration; choose another --out", dir)
+		if reflect.DeepEqual(prev, cfg) {
+			return nil
 		}
-		return nil
+		var changed, kept []string
+		for _, s := range stages {
+			name := fmt.Sprintf("%d %s", s.Number, s.Name)
+			if s.Fingerprint(prev) != s.Fingerprint(cfg) {
+				changed = append(changed, name)
+			} else {
+				kept = append(kept, name)
+			}
+		}
+		logrus.Warnf("study: %s holds another recipe; its part changed for stage(s) %s, which rerun with the stages that read them; unchanged: %s",
+			dir, orNone(changed), orNone(kept))
 	}
 	return atomicfile.WriteFile(path, append(cfg.JSON(), '\n'))
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// base is the recipe without the recipes of the stages after the first: what
+// stage 1 depends on.
+func (c Config) base() Config {
+	c.Ensembles, c.NAS, c.NCL = nil, nil, nil
+	return c
 }

@@ -100,12 +100,12 @@ func ensemblesStage() Stage {
 	return Stage{
 		Number: 2, Name: "ensembles", Inputs: []int{1},
 		Outputs: []string{filepath.Join(ensemblesDir, ensemblesTable), filepath.Join(ensemblesDir, correlationsFile+".json"),
-			filepath.Join(ensemblesDir, findingTwoFile+".json")},
+			filepath.Join(ensemblesDir, findingTwoFile+".json"), filepath.Join(findingsDir, "finding2-s2.json")},
 		Recipe: func(c Config) any {
 			return struct {
 				Config
 				Recipe EnsembleRecipe `json:"ensemble_recipe"`
-			}{c, c.ensembleRecipe()}
+			}{c.base(), c.ensembleRecipe()}
 		},
 		Run: runEnsembles,
 	}
@@ -470,6 +470,9 @@ func runEnsembles(ctx context.Context, r *Run) error {
 	if err := writeFindingTwo(filepath.Join(out, findingTwoFile), table); err != nil {
 		return err
 	}
+	if err := writeFinding(r.Dir, r.Config, findingTwo(table)); err != nil {
+		return err
+	}
 
 	// Figures.
 	figs := filepath.Join(r.Dir, "figures")
@@ -611,4 +614,20 @@ func writeFindingTwo(path string, table []diversity.CorrRow) error {
 		return err
 	}
 	return atomicfile.WriteFile(path+".json", append(b, '\n'))
+}
+
+// findingTwo is finding 2 from the correlation table: prediction and attribution
+// diversity go with ensemble accuracy and resilience (primary: Spearman ρ of the
+// disagreement with clean accuracy over the ensembles).
+func findingTwo(table []diversity.CorrRow) Finding {
+	f := Finding{Number: 2, Stage: 2, Title: "Diversity and ensemble accuracy",
+		Statement: "The more diverse an ensemble's members in their predictions and in their attributions, the more accurate and resilient the ensemble, clean and under corruptions."}
+	for _, c := range findingTwoCells(table) {
+		if c.Diversity == "disagreement" && c.Target == "accuracy" {
+			f.Primary = len(f.Cells)
+		}
+		f.Cells = append(f.Cells, Cell{Name: c.Diversity + " ~ " + c.Target, Quantity: "spearman_rho", N: c.N,
+			Estimate: c.Rho, Claim: c.Claim, Source: filepath.Join(ensemblesDir, correlationsFile+".json")})
+	}
+	return f
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/divres/divres/internal/atomicfile"
 )
 
-// findingsDir holds one file per finding of the study: RUN/findings/finding<N>.json.
+// findingsDir holds the findings of the study: RUN/findings/finding<N>-s<stage>.json,
+// one file per finding and stage that contributes cells to it.
 const findingsDir = "findings"
 
 // Cell is one number a finding rests on: an estimate with its bootstrap
@@ -33,7 +34,9 @@ type Cell struct {
 
 // Finding is one of the paper's four findings as this run judges it. Its
 // verdict is the verdict of its primary cell (Cells[Primary]), the effect size
-// that cell's estimate; the other cells are reported beside it.
+// that cell's estimate; the other cells are reported beside it. A stage that
+// only adds cells to a finding another stage states writes it with Primary -1;
+// ReadFindings merges the files of one finding.
 type Finding struct {
 	Number int `json:"number"`
 	// Stage is the number of the stage that computed the finding.
@@ -71,14 +74,21 @@ func (f Finding) finish(cfg Config) Finding {
 	return f
 }
 
-// findingPath is RUN/findings/finding<N>.json.
-func findingPath(dir string, n int) string {
-	return filepath.Join(dir, findingsDir, fmt.Sprintf("finding%d.json", n))
+// findingPath is RUN/findings/finding<N>-s<stage>.json.
+func findingPath(dir string, n, stage int) string {
+	return filepath.Join(dir, findingsDir, fmt.Sprintf("finding%d-s%d.json", n, stage))
 }
 
 // writeFinding judges f's cells under cfg and writes it to RUN/findings.
 func writeFinding(dir string, cfg Config, f Finding) error {
-	f = f.finish(cfg)
+	if f.Primary >= 0 {
+		f = f.finish(cfg)
+	} else {
+		for i := range f.Cells {
+			f.Cells[i] = judgeCell(f.Cells[i])
+		}
+		f.Verdict, f.Settle = "", ""
+	}
 	if err := os.MkdirAll(filepath.Join(dir, findingsDir), 0o755); err != nil {
 		return err
 	}
@@ -86,17 +96,18 @@ func writeFinding(dir string, cfg Config, f Finding) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(findingPath(dir, f.Number), append(b, '\n'))
+	return atomicfile.WriteFile(findingPath(dir, f.Number, f.Stage), append(b, '\n'))
 }
 
-// ReadFindings reads every RUN/findings/finding<N>.json of a run directory, by
-// number.
+// ReadFindings reads the findings of a run directory, by number: the files of
+// one finding merged into one, the stating stage's cells first and the cells
+// other stages add after them (by stage).
 func ReadFindings(dir string) ([]Finding, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, findingsDir, "finding*.json"))
 	if err != nil {
 		return nil, err
 	}
-	var out []Finding
+	var parts []Finding
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -106,8 +117,28 @@ func ReadFindings(dir string) ([]Finding, error) {
 		if err := json.Unmarshal(b, &f); err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
+		parts = append(parts, f)
+	}
+	slices.SortFunc(parts, func(a, b Finding) int {
+		if a.Number != b.Number {
+			return a.Number - b.Number
+		}
+		if (a.Primary >= 0) != (b.Primary >= 0) {
+			if a.Primary >= 0 {
+				return -1
+			}
+			return 1
+		}
+		return a.Stage - b.Stage
+	})
+	var out []Finding
+	for _, f := range parts {
+		if n := len(out); n > 0 && out[n-1].Number == f.Number {
+			out[n-1].Cells = append(out[n-1].Cells, f.Cells...)
+			continue
+		}
+		f.Cells = slices.Clone(f.Cells)
 		out = append(out, f)
 	}
-	slices.SortFunc(out, func(a, b Finding) int { return a.Number - b.Number })
 	return out, nil
 }

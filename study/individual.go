@@ -24,8 +24,8 @@ func individualStage() Stage {
 	return Stage{
 		Number: 1, Name: "individual",
 		Outputs: []string{"train", "corruptions", "seeds", "eval", filepath.Join("figures", plots.TableSummary+".md"),
-			filepath.Join("stats", individualTable+".md")},
-		Recipe: func(c Config) any { return c },
+			filepath.Join("stats", individualTable+".md"), filepath.Join(findingsDir, "finding1-s1.json")},
+		Recipe: func(c Config) any { return c.base() },
 		Run:    runIndividual,
 		Resume: resumeIndividual,
 	}
@@ -199,6 +199,9 @@ func runIndividual(ctx context.Context, r *Run) error {
 	done = step("statistics")
 	st := individualStatistics(cfg, baseName, evals, test.Len())
 	err = writeIndividualStats(filepath.Join(dir, "stats"), st)
+	if err == nil {
+		err = writeFinding(dir, cfg, findingOne(st))
+	}
 	done()
 	if err != nil {
 		return fmt.Errorf("study: statistics: %w", err)

@@ -388,3 +388,22 @@ func baselineLabel(s string) string {
 	}
 	return s
 }
+
+// findingOne is finding 1 from stage 1's statistics: the architectures' resilience
+// goes with their accuracy (primary: Spearman ρ of relative mCE against clean
+// error), with each architecture's comparison with the baseline beside it.
+func findingOne(st IndividualStats) Finding {
+	src := filepath.Join("stats", individualTable+".json")
+	f := Finding{Number: 1, Stage: 1, Title: "Individual architectures",
+		Statement: "Architectures differ in resilience to corruptions, and the less accurate an architecture, the less resilient it is (relative mCE rises with clean error).",
+		Cells: []Cell{{Name: "relative mCE ~ clean error over the architectures", Quantity: "spearman_rho", N: len(st.Models),
+			Estimate: st.Correlation.Estimate, Claim: st.Correlation.Claim, Source: src}}}
+	for _, m := range st.Models {
+		if m.VersusBaseline == nil {
+			continue
+		}
+		f.Cells = append(f.Cells, Cell{Name: m.Model + " against " + st.Baseline, Quantity: "relative_mce", N: st.TestImages,
+			Estimate: m.VersusBaseline.Estimate, Claim: m.VersusBaseline.Claim, Source: src})
+	}
+	return f
+}

@@ -177,7 +177,7 @@ func execute(ctx context.Context, cfg Config, dir string, o Options, stages []St
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := saveConfig(dir, cfg); err != nil {
+	if err := saveConfig(dir, cfg, stages); err != nil {
 		return err
 	}
 	r := &Run{Config: cfg, Dir: dir, Opts: o}

@@ -101,8 +101,24 @@ func TestExecuteResumes(t *testing.T) {
 	if runs["first"] != 2 || runs["second"] != 3 {
 		t.Fatalf("runs %v: a lost output reruns its stage and the stages after it", runs)
 	}
+	// A change of stage 2's part of the recipe reruns stage 2 only; one of
+	// stage 1's reruns both.
+	cfg.Seed++
+	if err := execute(ctx, cfg, dir, Options{}, fakeStages(runs, fail)); err != nil {
+		t.Fatal(err)
+	}
+	if runs["first"] != 2 || runs["second"] != 4 {
+		t.Fatalf("runs %v after a change of stage 2's recipe: want stage 2 alone to rerun", runs)
+	}
 	cfg.Epochs++
-	if err := execute(ctx, cfg, dir, Options{}, fakeStages(runs, fail)); err == nil || !strings.Contains(err.Error(), "another configuration") {
-		t.Fatalf("another recipe in the same directory: %v", err)
+	if err := execute(ctx, cfg, dir, Options{}, fakeStages(runs, fail)); err != nil {
+		t.Fatal(err)
+	}
+	if runs["first"] != 3 || runs["second"] != 5 {
+		t.Fatalf("runs %v after a change of stage 1's recipe: want both to rerun", runs)
+	}
+	saved, err := LoadConfig(filepath.Join(dir, "study.json"))
+	if err != nil || saved.Epochs != cfg.Epochs {
+		t.Fatalf("study.json does not hold the new recipe: %v", err)
 	}
 }
