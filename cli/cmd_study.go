@@ -32,6 +32,7 @@ func init() {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Value: "runs/default", Usage: "run `DIR`"},
 			&cli.StringFlag{Name: "config", Usage: "study configuration `FILE` (JSON; default: the built-in CPU study)"},
+			&cli.StringFlag{Name: "preset", Value: "quick", Usage: "the recipe `NAME` --config starts from: quick (2-core CPU, minutes) or cifar10 (full scale, GPU)"},
 			&cli.BoolFlag{Name: "print-config", Usage: "print the configuration and exit"},
 			&cli.StringFlag{Name: "stages", Usage: "run only these stages, e.g. 1 or 1,2 (default: all)"},
 			deviceFlag(), threadsFlag(), workersFlag(),
@@ -44,7 +45,7 @@ func runStudy(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return fmt.Errorf("study: unexpected argument %q", c.Args().First())
 	}
-	cfg, err := study.LoadConfig(c.String("config"))
+	cfg, err := study.LoadPreset(c.String("preset"), c.String("config"))
 	if err != nil {
 		return fmt.Errorf("--config: %w", err)
 	}

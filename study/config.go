@@ -46,14 +46,16 @@ type Config struct {
 	TestSubset int `json:"test_subset"`
 	// InputSize is the models' input side; Fashion-MNIST's 28×28 images are
 	// zero-padded to it (to 32, like the reference corruption inputs).
-	InputSize int      `json:"input_size"`
-	Epochs    int      `json:"epochs"`
-	Batch     int      `json:"batch"`
-	Optimizer string   `json:"optimizer"`
-	LR        float64  `json:"lr"`
-	Schedule  string   `json:"schedule"`
-	Warmup    float64  `json:"warmup"`
-	Augment   []string `json:"augment"`
+	InputSize int     `json:"input_size"`
+	Epochs    int     `json:"epochs"`
+	Batch     int     `json:"batch"`
+	Optimizer string  `json:"optimizer"`
+	LR        float64 `json:"lr"`
+	Schedule  string  `json:"schedule"`
+	Warmup    float64 `json:"warmup"`
+	// WeightDecay of the optimizer (0: the trainer's default, 5e-4).
+	WeightDecay float64  `json:"weight_decay,omitempty"`
+	Augment     []string `json:"augment"`
 	// Seed is the first training seed; every architecture is trained with Seeds
 	// seeds (Seed, Seed+1, ...; 0 counts as 1), and per-model figures are the
 	// mean over them. Seed also seeds the corruptions and the bootstrap.
@@ -103,6 +105,32 @@ func Default() Config {
 			{Arch: "mlp_mixer", Width: 0.25},
 		},
 	}
+}
+
+// Presets are the named recipes of Preset.
+var Presets = []string{"quick", "cifar10"}
+
+// Preset returns a named recipe: "quick" (Default: minutes on a 2-core CPU) or
+// "cifar10", the full-scale recipe for a GPU: CIFAR-10 at width 1, every
+// architecture trained with the recipe of huyvnphan/PyTorch_CIFAR10 (SGD with
+// Nesterov momentum, learning rate 1e-2, weight decay 1e-2, batch 256, 100
+// epochs, a linear warm-up over the first 30 % then cosine decay, random crop
+// and flip), evaluated on the whole test set under every corruption.
+func Preset(name string) (Config, error) {
+	switch name {
+	case "", "quick":
+		return Default(), nil
+	case "cifar10":
+		c := Default()
+		c.Data, c.PerClass, c.TestSubset, c.InputSize = "cifar10", 0, 0, 32
+		c.Epochs, c.Batch, c.Optimizer, c.LR, c.WeightDecay = 100, 256, "sgd", 1e-2, 1e-2
+		c.Schedule, c.Warmup, c.Augment = "cosine", 30, []string{"crop", "flip"}
+		for i := range c.Models {
+			c.Models[i].Width = 1
+		}
+		return c, nil
+	}
+	return Config{}, fmt.Errorf("study: no preset %q (the presets are %s)", name, strings.Join(Presets, ", "))
 }
 
 // Validate checks the recipe: data and models given, no model twice, the
@@ -161,7 +189,7 @@ func (c Config) TrainConfig(m Model, seed uint64, device string) ensemble.TrainC
 		Arch: m.Arch, Style: m.style(), Width: m.Width, InputSize: c.InputSize, Fit: "pad",
 		Data: c.Data, PerClass: c.PerClass, ValLimit: c.TestSubset,
 		Epochs: c.Epochs, Batch: c.Batch, Optimizer: c.Optimizer, LR: c.LR, Nesterov: c.Optimizer == "sgd",
-		Schedule: c.Schedule, Warmup: c.Warmup,
+		Schedule: c.Schedule, Warmup: c.Warmup, WeightDecay: c.WeightDecay,
 		Augment: c.Augment, Seed: seed, Device: device,
 	}
 }
@@ -169,10 +197,14 @@ func (c Config) TrainConfig(m Model, seed uint64, device string) ensemble.TrainC
 // LoadConfig reads a recipe from a JSON file (unknown fields are an error);
 // fields the file leaves out keep the values of Default. An empty path gives
 // Default.
-func LoadConfig(path string) (Config, error) {
-	cfg := Default()
-	if path == "" {
-		return cfg, nil
+func LoadConfig(path string) (Config, error) { return LoadPreset("", path) }
+
+// LoadPreset is LoadConfig with the fields the file leaves out taken from the
+// named preset (see Preset) instead of Default.
+func LoadPreset(preset, path string) (Config, error) {
+	cfg, err := Preset(preset)
+	if err != nil || path == "" {
+		return cfg, err
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
