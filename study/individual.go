@@ -85,12 +85,14 @@ func runIndividual(ctx context.Context, r *Run) error {
 		for _, seed := range seeds {
 			i++
 			name := MemberName(m, seed)
-			done := step(fmt.Sprintf("train %s (%d/%d)", name, i, total))
+			r.cell(i, total, "train "+name)
 			tc := cfg.TrainConfig(m, seed, dev.String())
 			tc.Workers = r.Opts.Workers
-			_, err := ensemble.Train(ctx, tc, filepath.Join(dir, "train", name),
+			res, err := ensemble.Train(ctx, tc, filepath.Join(dir, "train", name),
 				ensemble.TrainOptions{Resume: true, Progress: ensemble.ProgressLog})
-			done()
+			if err == nil && res.AlreadyDone {
+				r.skipped()
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

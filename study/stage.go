@@ -77,6 +77,8 @@ type Run struct {
 	// Baseline is the name of the baseline model with a result after stage 1
 	// ("" when there is none).
 	Baseline string
+	// track is the progress view of the stage being run.
+	track *tracker
 }
 
 // stageRecord is RUN/stages/<number>-<name>.json: the fingerprint of the recipe a
@@ -188,10 +190,19 @@ func execute(ctx context.Context, cfg Config, dir string, o Options, stages []St
 	for _, s := range stages {
 		byNumber[s.Number] = s
 	}
+	todo := 0
+	for _, s := range stages {
+		if o.Stages == nil || slices.Contains(o.Stages, s.Number) {
+			todo++
+		}
+	}
+	k := 0
 	for _, s := range stages {
 		if o.Stages != nil && !slices.Contains(o.Stages, s.Number) {
 			continue
 		}
+		k++
+		r.beginStage(s, k, todo)
 		for _, in := range s.Inputs {
 			if !ran[in] && !r.complete(byNumber[in]) {
 				return fmt.Errorf("study: stage %d (%s) needs stage %d, which is neither complete nor asked for", s.Number, s.Name, in)
