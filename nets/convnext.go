@@ -66,10 +66,10 @@ func newConvNeXt(b Builder, cfg Config, stages []convnextStage, stem int64, sdPr
 	m := &ConvNeXt{}
 	fb := b.Sub("features")
 	c0 := b.Ch(stages[0].Channels)
-	m.features = append(m.features, Seq{
+	m.features = append(m.features, fb.Sub("0").Tapped(Seq{
 		NewConv2d(fb.Sub("0").Sub("0"), cfg.InChannels, c0, stem, ConvOpts{Stride: stem, Bias: true, Init: convnextInit, BiasInit: torch.Constant(0)}),
 		NewLayerNorm2d(fb.Sub("0").Sub("1"), c0, convnextLNEps),
-	})
+	}))
 	total := int64(0)
 	for _, s := range stages {
 		total += s.Blocks
@@ -87,14 +87,14 @@ func newConvNeXt(b Builder, cfg Config, stages []convnextStage, stem int64, sdPr
 			stage = append(stage, newCNBlock(sb.Subf("%d", j), c, p))
 			id++
 		}
-		m.features = append(m.features, stage)
+		m.features = append(m.features, sb.Tapped(stage))
 		if i+1 < len(stages) {
 			db := fb.Subf("%d", len(m.features))
 			out := b.Ch(stages[i+1].Channels)
-			m.features = append(m.features, Seq{
+			m.features = append(m.features, db.Tapped(Seq{
 				NewLayerNorm2d(db.Sub("0"), c, convnextLNEps),
 				NewConv2d(db.Sub("1"), c, out, 2, ConvOpts{Stride: 2, Bias: true, Init: convnextInit, BiasInit: torch.Constant(0)}),
-			})
+			}))
 		}
 	}
 	last := b.Ch(stages[len(stages)-1].Channels)
@@ -114,17 +114,20 @@ func (m *ConvNeXt) Forward(x *torch.Tensor) (logits, features *torch.Tensor) {
 }
 
 // cnBlock is torchvision's CNBlock: parameters "layer_scale" (C, 1, 1) and
-// "block.{0,2,3,5}" (depthwise conv, LayerNorm, Linear, Linear).
+// "block.{0,2,3,5}" (depthwise conv, LayerNorm, Linear, Linear). Its output is
+// reported under its own name (see Hooks).
 type cnBlock struct {
 	layerScale *torch.Tensor
 	dw         *Conv2d
 	norm       *LayerNorm
 	fc1, fc2   *Linear
 	drop       *StochasticDepth
+	name       string
+	hooks      *Hooks
 }
 
 func newCNBlock(b Builder, c int64, sdProb float64) *cnBlock {
-	blk := &cnBlock{}
+	blk := &cnBlock{name: b.Name(), hooks: b.Hooks}
 	// The block's own parameter comes before its children in the state_dict.
 	blk.layerScale = b.Path.Param("layer_scale", []int64{c, 1, 1}, torch.Constant(convnextLayerScale))
 	bb := b.Sub("block")
@@ -142,7 +145,7 @@ func (blk *cnBlock) Forward(x *torch.Tensor) *torch.Tensor {
 	y := blk.dw.Forward(x).Permute([]int64{0, 2, 3, 1})
 	y = blk.fc2.Forward(torch.Gelu(blk.fc1.Forward(blk.norm.Forward(y)), false))
 	y = y.Permute([]int64{0, 3, 1, 2})
-	return blk.drop.Forward(blk.layerScale.Mul(y)).Add(x)
+	return blk.hooks.Call(blk.name, blk.drop.Forward(blk.layerScale.Mul(y)).Add(x))
 }
 
 // LayerNorm2d is a channels-first layer norm: it normalises an (N, C, H, W) tensor

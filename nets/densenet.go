@@ -70,24 +70,24 @@ func newDenseNet(b Builder, cfg Config, a densenetArch) *DenseNet {
 	m := &DenseNet{Features: Seq{
 		NewConv2d(fb.Sub("conv0"), cfg.InChannels, c, k, ConvOpts{Stride: stride, Padding: pad, Init: densenetConvInit}),
 		NewBatchNorm2d(fb.Sub("norm0"), c),
-		ReLU,
-		MaxPool(3, 2, 1, false),
+		fb.Sub("relu0").Hooked(ReLU),
+		fb.Sub("pool0").Hooked(MaxPool(3, 2, 1, false)),
 	}}
 	for i, n := range a.blocks {
-		block := &denseBlock{}
+		block := &denseBlock{hooks: b.Hooks}
 		bb := fb.Subf("denseblock%d", i+1)
 		for j := 0; j < n; j++ {
 			block.layers = append(block.layers, newDenseLayer(bb.Subf("denselayer%d", j+1), c+int64(j)*growth, growth, 4))
 		}
-		m.Features = append(m.Features, block)
+		m.Features = append(m.Features, bb.Hooked(block))
 		c += int64(n) * growth
 		if i < len(a.blocks)-1 {
 			tb := fb.Subf("transition%d", i+1)
 			m.Features = append(m.Features,
 				NewBatchNorm2d(tb.Sub("norm"), c),
-				ReLU,
+				tb.Sub("relu").Hooked(ReLU),
 				NewConv2d(tb.Sub("conv"), c, c/2, 1, ConvOpts{Init: densenetConvInit}),
-				AvgPool(2, 2, 0, false))
+				tb.Hooked(tb.Sub("pool").Hooked(AvgPool(2, 2, 0, false))))
 			c /= 2
 		}
 	}
@@ -96,14 +96,17 @@ func newDenseNet(b Builder, cfg Config, a densenetArch) *DenseNet {
 	return m
 }
 
-// denseLayer is BN-ReLU-1×1 conv (to bnSize·growth) then BN-ReLU-3×3 conv (to growth).
+// denseLayer is BN-ReLU-1×1 conv (to bnSize·growth) then BN-ReLU-3×3 conv (to growth);
+// its new maps are reported under its own name (see Hooks).
 type denseLayer struct {
 	norm1, norm2 *BatchNorm2d
 	conv1, conv2 *Conv2d
+	name         string
 }
 
 func newDenseLayer(b Builder, in, growth, bnSize int64) *denseLayer {
 	return &denseLayer{
+		name:  b.Name(),
 		norm1: NewBatchNorm2d(b.Sub("norm1"), in),
 		conv1: NewConv2d(b.Sub("conv1"), in, bnSize*growth, 1, ConvOpts{Init: densenetConvInit}),
 		norm2: NewBatchNorm2d(b.Sub("norm2"), bnSize*growth),
@@ -113,7 +116,10 @@ func newDenseLayer(b Builder, in, growth, bnSize int64) *denseLayer {
 
 // denseBlock runs its layers, each on the concatenation of the block input and all
 // earlier layer outputs, and returns the concatenation of everything.
-type denseBlock struct{ layers []*denseLayer }
+type denseBlock struct {
+	layers []*denseLayer
+	hooks  *Hooks
+}
 
 // Forward implements Module.
 func (d *denseBlock) Forward(x *torch.Tensor) *torch.Tensor {
@@ -126,7 +132,7 @@ func (d *denseBlock) Forward(x *torch.Tensor) *torch.Tensor {
 		y := torch.Relu(l.norm1.Forward(in))
 		y = l.conv1.Forward(y)
 		y = torch.Relu(l.norm2.Forward(y))
-		maps = append(maps, l.conv2.Forward(y))
+		maps = append(maps, d.hooks.Call(l.name, l.conv2.Forward(y)))
 	}
 	return torch.Cat(maps, 1)
 }

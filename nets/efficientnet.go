@@ -64,7 +64,7 @@ func buildEfficientNetB0(b Builder, cfg Config) (Model, error) {
 		total += s.layers
 	}
 	fb := b.Sub("features")
-	features := Seq{ConvBNAct(fb.Sub("0"), cfg.InChannels, adj(stages[0].in), 3, tvConv(stemStride, 1), SiLU)}
+	features := Seq{fb.Sub("0").Tapped(ConvBNAct(fb.Sub("0"), cfg.InChannels, adj(stages[0].in), 3, tvConv(stemStride, 1), SiLU))}
 	id := int64(0)
 	for si, s := range stages {
 		in, out := adj(s.in), adj(s.out)
@@ -78,11 +78,12 @@ func buildEfficientNetB0(b Builder, cfg Config) (Model, error) {
 			stage = append(stage, newMBConv(fb.Subf("%d", si+1).Subf("%d", i), in, out, s.k, stride, s.expand, p))
 			id++
 		}
-		features = append(features, stage)
+		features = append(features, fb.Subf("%d", si+1).Tapped(stage))
 	}
 	lastIn := adj(stages[len(stages)-1].out)
 	lastOut := 4 * lastIn
-	features = append(features, ConvBNAct(fb.Subf("%d", len(stages)+1), lastIn, lastOut, 1, tvConvInit, SiLU))
+	lb := fb.Subf("%d", len(stages)+1)
+	features = append(features, lb.Tapped(ConvBNAct(lb, lastIn, lastOut, 1, tvConvInit, SiLU)))
 	r := 1 / math.Sqrt(float64(cfg.Classes))
 	cb := b.Sub("classifier")
 	return &poolHead{
@@ -94,11 +95,13 @@ func buildEfficientNetB0(b Builder, cfg Config) (Model, error) {
 
 // mbConv is EfficientNet's inverted residual block ("block": optional 1×1 expansion,
 // depthwise k×k, squeeze-and-excitation, 1×1 projection) with stochastic depth on
-// the residual branch.
+// the residual branch. Its output is reported under its own name (see Hooks).
 type mbConv struct {
 	block Module
 	skip  bool
 	drop  *StochasticDepth
+	name  string
+	hooks *Hooks
 }
 
 func newMBConv(b Builder, in, out, k, stride, expand int64, drop float64) *mbConv {
@@ -111,13 +114,13 @@ func newMBConv(b Builder, in, out, k, stride, expand int64, drop float64) *mbCon
 	layers = append(layers, ConvBNAct(bb.Subf("%d", len(layers)), exp, exp, k, tvConv(stride, exp), SiLU))
 	layers = append(layers, newSqueezeExcite(bb.Subf("%d", len(layers)), exp, max(1, in/4), SiLU, sigmoidAct))
 	layers = append(layers, ConvBNAct(bb.Subf("%d", len(layers)), exp, out, 1, tvConvInit, nil))
-	return &mbConv{block: layers, skip: stride == 1 && in == out, drop: NewStochasticDepth(b, drop)}
+	return &mbConv{block: layers, skip: stride == 1 && in == out, drop: NewStochasticDepth(b, drop), name: b.Name(), hooks: b.Hooks}
 }
 
 func (m *mbConv) Forward(x *torch.Tensor) *torch.Tensor {
 	y := m.block.Forward(x)
-	if !m.skip {
-		return y
+	if m.skip {
+		y = m.drop.Forward(y).Add(x)
 	}
-	return m.drop.Forward(y).Add(x)
+	return m.hooks.Call(m.name, y)
 }

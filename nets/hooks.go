@@ -16,7 +16,10 @@ import (
 // A model registers the names it can report while it is built (every
 // convolution, BatchNorm, Linear and LayerNorm layer under its own name, and the
 // stages or stateless layers that a family hooks explicitly, such as ResNet's
-// "layer1".."layer4" and VGG's activations "features.N"). A hook set with On sees
+// "layer1".."layer4", VGG's activations "features.N", the blocks "features.N" and
+// "features.N.M" of MobileNet, EfficientNet and ConvNeXt, and DenseNet's
+// "features.denseblockN", "features.denseblockN.denselayerM" and
+// "features.transitionN"). A hook set with On sees
 // the output of that layer on every forward pass and returns the tensor that the
 // model continues with: the same tensor to observe it, another one to change the
 // forward computation (for example to detach or perturb an activation). Hooks may
@@ -188,3 +191,14 @@ type hooked struct {
 
 // Forward implements Module.
 func (k hooked) Forward(x *torch.Tensor) *torch.Tensor { return k.h.Call(k.name, k.m.Forward(x)) }
+
+// Tapped returns s followed by a step that reports its output under the builder's
+// path name. The result is still a Seq holding the same modules, so code that
+// walks a model's Seqs finds them where they were.
+func (b Builder) Tapped(s Seq) Seq {
+	if b.Hooks == nil {
+		return s
+	}
+	name, h := b.Name(), b.Hooks
+	return append(s, Func(func(x *torch.Tensor) *torch.Tensor { return h.Call(name, x) }))
+}

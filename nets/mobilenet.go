@@ -155,7 +155,7 @@ func buildMobileNetV2(b Builder, cfg Config) (Model, error) {
 	in := makeDivisible(32*w, 8)
 	last := makeDivisible(1280*max(1, w), 8)
 	fb := b.Sub("features")
-	features := Seq{ConvBNAct(fb.Sub("0"), cfg.InChannels, in, 3, tvConv(stemStride, 1), ReLU6)}
+	features := Seq{fb.Sub("0").Tapped(ConvBNAct(fb.Sub("0"), cfg.InChannels, in, 3, tvConv(stemStride, 1), ReLU6))}
 	for _, st := range settings {
 		out := makeDivisible(float64(st[1])*w, 8)
 		for i := int64(0); i < st[2]; i++ {
@@ -163,11 +163,13 @@ func buildMobileNetV2(b Builder, cfg Config) (Model, error) {
 			if i > 0 {
 				stride = 1
 			}
-			features = append(features, newInvertedResidualV2(fb.Subf("%d", len(features)), in, out, stride, st[0]))
+			bb := fb.Subf("%d", len(features))
+			features = append(features, bb.Hooked(newInvertedResidualV2(bb, in, out, stride, st[0])))
 			in = out
 		}
 	}
-	features = append(features, ConvBNAct(fb.Subf("%d", len(features)), in, last, 1, tvConvInit, ReLU6))
+	lb := fb.Subf("%d", len(features))
+	features = append(features, lb.Tapped(ConvBNAct(lb, in, last, 1, tvConvInit, ReLU6)))
 	return &poolHead{
 		features: features,
 		dropout:  NewDropout(b.Sub("classifier").Sub("0"), 0.2),
@@ -226,14 +228,15 @@ func buildMobileNetV3Small(b Builder, cfg Config) (Model, error) {
 	const eps, momentum = 1e-3, 0.01
 	fb := b.Sub("features")
 	first := adj(table[0].in)
-	features := Seq{bnMomentum(ConvBNAct(fb.Sub("0"), cfg.InChannels, first, 3, tvConv(stemStride, 1), Hardswish, eps), momentum)}
+	features := Seq{fb.Sub("0").Tapped(bnMomentum(ConvBNAct(fb.Sub("0"), cfg.InChannels, first, 3, tvConv(stemStride, 1), Hardswish, eps), momentum))}
 	for _, r := range table {
 		in, exp, out := adj(r.in), adj(r.exp), adj(r.out)
 		act := ReLU
 		if r.hs {
 			act = Hardswish
 		}
-		bb := b.Sub("features").Subf("%d", len(features)).Sub("block")
+		nb := fb.Subf("%d", len(features))
+		bb := nb.Sub("block")
 		var layers Seq
 		if exp != in {
 			layers = append(layers, bnMomentum(ConvBNAct(bb.Sub("0"), in, exp, 1, tvConvInit, act, eps), momentum))
@@ -243,11 +246,12 @@ func buildMobileNetV3Small(b Builder, cfg Config) (Model, error) {
 			layers = append(layers, newSqueezeExcite(bb.Subf("%d", len(layers)), exp, makeDivisible(float64(exp/4), 8), ReLU, hardsigmoidAct))
 		}
 		layers = append(layers, bnMomentum(ConvBNAct(bb.Subf("%d", len(layers)), exp, out, 1, tvConvInit, nil, eps), momentum))
-		features = append(features, addSkip{body: layers, skip: r.stride == 1 && in == out})
+		features = append(features, nb.Hooked(addSkip{body: layers, skip: r.stride == 1 && in == out}))
 	}
 	lastIn := adj(table[len(table)-1].out)
 	lastOut := 6 * lastIn
-	features = append(features, bnMomentum(ConvBNAct(fb.Subf("%d", len(features)), lastIn, lastOut, 1, tvConvInit, Hardswish, eps), momentum))
+	lb := fb.Subf("%d", len(features))
+	features = append(features, lb.Tapped(bnMomentum(ConvBNAct(lb, lastIn, lastOut, 1, tvConvInit, Hardswish, eps), momentum)))
 	hidden := adj(1024)
 	cb := b.Sub("classifier")
 	lin := LinearOpts{Init: torch.Normal{Std: 0.01}, BiasInit: torch.Constant(0)}
