@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -57,7 +58,7 @@ func (a *Npz) Array(name string) (*File, error) {
 	if !ok {
 		return nil, fmt.Errorf("read %s: no array %q", a.name, name)
 	}
-	full := a.name + ":" + f.Name
+	full := a.name + ":" + memberName(f.Name)
 	if f.UncompressedSize64 > MaxNpzMember {
 		return nil, fmt.Errorf("read %s: %w", full, Errorf("npz member of %d bytes exceeds the %d-byte limit", f.UncompressedSize64, MaxNpzMember))
 	}
@@ -74,6 +75,15 @@ func (a *Npz) Array(name string) (*File, error) {
 		return nil, fmt.Errorf("read %s: %w", full, Errorf("npz member holds %d bytes, its entry says %d", len(data), f.UncompressedSize64))
 	}
 	return New(bytes.NewReader(data), int64(len(data)), full)
+}
+
+// memberName is an archive member's name for messages: quoted when it holds
+// anything but printable characters, so that an error stays one line.
+func memberName(n string) string {
+	if q := strconv.Quote(n); q[1:len(q)-1] != n {
+		return q
+	}
+	return n
 }
 
 // ReadFloat64s reads elements [from, to) of a float32 or float64 array as float64
