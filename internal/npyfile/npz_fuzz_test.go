@@ -100,4 +100,3 @@ func checkOneLine(t *testing.T, err error) {
 		t.Fatalf("error is not one line: %q", msg)
 	}
 }
-
