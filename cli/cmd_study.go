@@ -29,14 +29,14 @@ func init() {
   completed with the same recipe, reuses what an unfinished one finished and
   resumes interrupted training, and one model's failure does not stop the others.
   --print-config writes the configuration, as a starting point for your own.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "out", Value: "runs/default", Usage: "run `DIR`"},
 			&cli.StringFlag{Name: "config", Usage: "study configuration `FILE` (JSON; default: the built-in CPU study)"},
 			&cli.StringFlag{Name: "preset", Value: "quick", Usage: "the recipe `NAME` --config starts from: quick (2-core CPU, minutes) or cifar10 (full scale, GPU)"},
 			&cli.BoolFlag{Name: "print-config", Usage: "print the configuration and exit"},
 			&cli.StringFlag{Name: "stages", Usage: "run only these stages, e.g. 1 or 1,2 (default: all)"},
 			deviceFlag(), threadsFlag(), workersFlag(),
-		},
+		}, cellFlags()...),
 		Action: runStudy,
 	})
 }
@@ -67,5 +67,8 @@ func runStudy(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if mode := cellMode(c); mode != "" {
+		return runStudyCells(ctx, c, mode, cfg, opts)
+	}
 	return study.Execute(ctx, cfg, c.String("out"), opts)
 }

@@ -28,6 +28,7 @@ func individualStage() Stage {
 		Recipe: func(c Config) any { return c.base() },
 		Run:    runIndividual,
 		Resume: resumeIndividual,
+		Cells:  individualCells,
 	}
 }
 
@@ -86,11 +87,8 @@ func runIndividual(ctx context.Context, r *Run) error {
 			i++
 			name := MemberName(m, seed)
 			r.cell(i, total, "train "+name)
-			tc := cfg.TrainConfig(m, seed, dev.String())
-			tc.Workers = r.Opts.Workers
-			res, err := ensemble.Train(ctx, tc, filepath.Join(dir, "train", name),
-				ensemble.TrainOptions{Resume: true, Progress: ensemble.ProgressLog})
-			if err == nil && res.AlreadyDone {
+			already, err := trainMember(ctx, r, m, seed)
+			if err == nil && already {
 				r.skipped()
 			}
 			if ctx.Err() != nil {

@@ -39,6 +39,10 @@ type Stage struct {
 	// Resume, if set, restores into r what later stages need from the outputs of
 	// the stage when it is skipped as complete.
 	Resume func(r *Run) error
+	// Cells, if set, splits the stage's work into cells that can run apart (on
+	// other devices or as Slurm jobs) before the stage itself, which then finds
+	// their work done (see PlanCell). Without it the stage is one cell.
+	Cells func(r *Run) ([]PlanCell, error)
 }
 
 // Stages returns the study's stages in order.
@@ -219,7 +223,7 @@ func execute(ctx context.Context, cfg Config, dir string, o Options, stages []St
 			continue
 		}
 		t0 := time.Now()
-		logrus.Infof("study: stage %d %s", s.Number, s.Name)
+		logrus.Infof("study [stage %d/%d: %d %s] starts", k, todo, s.Number, s.Name)
 		err := s.Run(ctx, r)
 		ran[s.Number] = true
 		if ctx.Err() != nil {
