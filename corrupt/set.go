@@ -438,6 +438,8 @@ func (s *Set) open(name string) (*npyfile.File, error) {
 		err = npyfile.Errorf("read %s: shape %v is not (S·N, H, W[, C])", path, shape)
 	case shape[0]%len(s.Info.Severities) != 0:
 		err = npyfile.Errorf("read %s: %d images is not a multiple of %d severities", path, shape[0], len(s.Info.Severities))
+	case s.Info.N >= 0 && shape[0] != s.Info.N*len(s.Info.Severities):
+		err = npyfile.Errorf("read %s: %d images, %s says %d severities × %d", path, shape[0], SetInfoFile, len(s.Info.Severities), s.Info.N)
 	}
 	if err != nil {
 		f.Close()
