@@ -21,10 +21,10 @@ import (
 	"github.com/divres/divres/attrib"
 	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/data"
-	"github.com/divres/divres/diversity"
 	"github.com/divres/divres/ensemble"
 	"github.com/divres/divres/internal/atomicfile"
 	"github.com/divres/divres/plots"
+	"github.com/divres/divres/study"
 	"github.com/divres/divres/torch"
 )
 
@@ -104,57 +104,24 @@ func init() {
 	})
 }
 
-// nclCell is one cell of the sweep grid.
-type nclCell struct {
-	heuristic     string
-	lambda, gamma float64
-}
+// nclCell is one cell of the sweep grid (ensemble.NCLCell).
+type nclCell ensemble.NCLCell
 
 // dir is the cell's run directory under out.
-func (c nclCell) dir(out string) string {
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	return filepath.Join(out, c.heuristic, "lambda"+f(c.lambda)+"_gamma"+f(c.gamma))
-}
+func (c nclCell) dir(out string) string { return ensemble.NCLCell(c).Dir(out) }
 
-// nclGrid returns the cells of the grid: every λ at γ = 0 once (heuristic none),
-// then every heuristic other than none at every λ and γ > 0. Each cell's loss is
-// validated, so that a bad value is one line before anything is trained.
+// nclGrid returns the cells of the grid (ensemble.NCLGrid): every λ at γ = 0 once
+// (heuristic none), then every heuristic other than none at every λ and γ > 0.
 func nclGrid(heuristics []string, lambdas, gammas []float64) ([]nclCell, error) {
-	for _, h := range heuristics {
-		if !slices.Contains(ensemble.Heuristics(), h) {
-			return nil, fmt.Errorf("--heuristic: unknown heuristic %q (want %s)", h, strings.Join(ensemble.Heuristics(), ", "))
-		}
+	cells, err := ensemble.NCLGrid(heuristics, lambdas, gammas)
+	if err != nil {
+		return nil, err
 	}
-	var cells []nclCell
-	for _, l := range lambdas {
-		for _, g := range gammas {
-			if err := (ensemble.NCL{Heuristic: ensemble.HeuristicPrediction, Lambda: l, Gamma: g}).Validate(); err != nil {
-				return nil, err
-			}
-		}
+	out := make([]nclCell, len(cells))
+	for i, c := range cells {
+		out[i] = nclCell(c)
 	}
-	if slices.Contains(gammas, 0) {
-		for _, l := range lambdas {
-			cells = append(cells, nclCell{heuristic: ensemble.HeuristicNone, lambda: l})
-		}
-	}
-	for _, h := range heuristics {
-		if h == ensemble.HeuristicNone {
-			continue
-		}
-		for _, g := range gammas {
-			if g == 0 {
-				continue
-			}
-			for _, l := range lambdas {
-				cells = append(cells, nclCell{heuristic: h, lambda: l, gamma: g})
-			}
-		}
-	}
-	if len(cells) == 0 {
-		return nil, fmt.Errorf("ncl: the grid is empty: --heuristic none needs γ = 0 among --gamma")
-	}
-	return cells, nil
+	return out, nil
 }
 
 // parseFloatList parses a comma-separated list of numbers for flag.
@@ -208,129 +175,43 @@ type nclEval struct {
 	testSubset int
 }
 
-// evaluate scores the mean-softmax ensemble of the member directories: errors
-// from the prediction cache, disagreement and linear CKA on the clean slice, and
-// the saliency cosine on the first divImages clean test images.
+// evaluate scores the mean-softmax ensemble of the member directories with
+// study.EvaluateEnsemble: errors from the prediction cache, disagreement and
+// linear CKA on the clean slice, and the cosine of the members' signed saliency
+// maps (study.AttributionMaps) on the first divImages clean test images.
 func (e nclEval) evaluate(ctx context.Context, dirs []string) (plots.NCLRow, error) {
-	row := plots.NCLRow{}
 	setup := e.setup
 	setup.Members = dirs
 	pool, source, dataset, _, err := ensemble.LoadPool(ctx, setup)
 	if err != nil {
-		return row, err
+		return plots.NCLRow{}, err
 	}
-	all := make([]int, len(dirs))
-	for i := range all {
-		all[i] = i
-	}
-	scored, err := ensemble.ScoreEnsembles(pool, [][]int{all}, ensemble.ScoreOptions{Baseline: e.baseline,
-		Diversity: &diversity.Options{Metrics: []string{"disagreement", "linear_cka"}}, Dataset: dataset, Corruptions: source, Workers: 1})
-	if err != nil {
-		return row, err
-	}
-	r, rep := scored[0].Result, scored[0].Diversity
-	row.Members, row.CleanError, row.CorruptionError = scored[0].Name, r.CleanError, 1-r.CorruptionAccuracy
-	row.MCE, row.RelativeMCE = r.MCE, r.RelativeMCE
-	if v, ok := rep.Float("disagreement"); ok && !math.IsNaN(v) {
-		row.PredictionDiversity = &v
-	}
-	if v, ok := rep.Float("linear_cka"); ok && !math.IsNaN(v) {
-		a := 1 - v
-		row.ActivationDiversity = &a
-	}
-	a, err := e.attributionDiversity(ctx, pool.Members)
-	if err != nil {
-		return row, err
-	}
-	row.AttributionDiversity = &a
-	return row, nil
-}
-
-// attributionDiversity is 1 − the mean pairwise cosine of the members' signed
-// saliency maps of the true class (diversity.Compute's attribution_cosine).
-func (e nclEval) attributionDiversity(ctx context.Context, members []ensemble.PoolMember) (float64, error) {
-	spec := e.setup.Data
+	spec := setup.Data
 	if spec == "" {
-		spec = members[0].Meta.Dataset
+		spec = pool.Members[0].Meta.Dataset
 	}
 	test, err := data.OpenTest(spec, data.OpenOptions{})
 	if err != nil {
-		return 0, fmt.Errorf("ncl: attribution diversity: %w", err)
+		return plots.NCLRow{}, fmt.Errorf("ncl: attribution diversity: %w", err)
 	}
 	n := e.divImages
 	if e.testSubset > 0 {
 		n = min(n, e.testSubset)
 	}
 	n = min(n, test.Len())
-	in := diversity.Inputs{M: len(members), N: n}
-	var maps [][]float32
-	var probs [][]float32
-	for mi, m := range members {
-		net, meta, err := ensemble.LoadModel(m.Dir, e.dev)
-		if err != nil {
-			return 0, err
-		}
-		inp, err := meta.Input()
-		if err != nil {
-			net.Close()
-			return 0, err
-		}
-		in.C = meta.Classes
-		l, err := data.NewLoader(data.FirstK(test, n), inp.LoaderOptions(min(e.evalBatch, 128), e.workers))
-		if err != nil {
-			net.Close()
-			return 0, err
-		}
-		var mm, pp []float32
-		var labels []int64
-		for b, err := range l.Batches(ctx, 0) {
-			if err != nil {
-				net.Close()
-				return 0, err
-			}
-			err = torch.Do(func(s *torch.Scope) error {
-				x := torch.FromSlice(s, b.X, []int64{int64(b.N), int64(b.C), int64(b.H), int64(b.W)}, e.dev)
-				res, err := attrib.Attribute(s, attrib.FromNet(net), x, attrib.Labels(b.Y), attrib.Options{Method: attrib.SaliencySigned})
-				if err != nil {
-					return err
-				}
-				v, err := res.Maps.Flatten(1, -1).ToDType(torch.Float32).Float32s()
-				if err != nil {
-					return err
-				}
-				in.AttrSize = len(v) / b.N
-				mm = append(mm, v...)
-				lg, _ := net.Forward(x)
-				p, err := lg.Detach().ToDType(torch.Float32).Softmax(1).Float32s()
-				pp = append(pp, p...)
-				return err
-			})
-			labels = append(labels, b.Y...)
-			b.Release()
-			if err != nil {
-				net.Close()
-				return 0, fmt.Errorf("ncl: saliency of %s: %w", m.Dir, err)
-			}
-		}
-		net.Close()
-		if mi == 0 {
-			in.Labels = labels
-		}
-		maps, probs = append(maps, mm), append(probs, pp)
-	}
-	for i := range members {
-		in.Attributions = append(in.Attributions, maps[i]...)
-		in.Probs = append(in.Probs, probs[i]...)
-	}
-	rep, err := diversity.Compute(in, diversity.Options{Metrics: []string{"attribution_cosine"}})
+	maps, size, err := study.AttributionMaps(ctx, pool.Members, data.FirstK(test, n), attrib.SaliencySigned, e.dev, e.workers)
 	if err != nil {
-		return 0, fmt.Errorf("ncl: attribution diversity: %w", err)
+		return plots.NCLRow{}, fmt.Errorf("ncl: attribution diversity: %w", err)
 	}
-	v, ok := rep.Float("attribution_cosine")
-	if !ok {
-		return 0, fmt.Errorf("ncl: attribution diversity undefined: %s", rep.Reasons["attribution_cosine"])
+	ev, err := study.EvaluateEnsemble(pool, e.baseline, maps, size, dataset, source)
+	if err != nil {
+		return plots.NCLRow{}, err
 	}
-	return 1 - v, nil
+	row := ev.Row()
+	if row.AttributionDiversity == nil {
+		return row, fmt.Errorf("ncl: attribution diversity undefined: every saliency map of a pair is constant")
+	}
+	return row, nil
 }
 
 // nclRowFile is the evaluation of a cell, kept in its directory.
@@ -426,10 +307,9 @@ func runNCL(c *cli.Context) error {
 	var rows []plots.NCLRow
 	for i, cell := range cells {
 		dir := cell.dir(out)
-		cfg := ensemble.JointConfig{Train: base, Members: members,
-			Loss: ensemble.NCL{Heuristic: cell.heuristic, Lambda: cell.lambda, Gamma: cell.gamma}}
-		logrus.WithFields(logrus.Fields{"cell": fmt.Sprintf("%d/%d", i+1, len(cells)), "heuristic": cell.heuristic,
-			"lambda": cell.lambda, "gamma": cell.gamma, "dir": dir}).Info("ncl: cell")
+		cfg := ensemble.JointConfig{Train: base, Members: members, Loss: ensemble.NCLCell(cell).Loss()}
+		logrus.WithFields(logrus.Fields{"cell": fmt.Sprintf("%d/%d", i+1, len(cells)), "heuristic": cell.Heuristic,
+			"lambda": cell.Lambda, "gamma": cell.Gamma, "dir": dir}).Info("ncl: cell")
 		res, err := ensemble.TrainJoint(ctx, cfg, dir, ensemble.TrainOptions{Resume: true, Progress: mode})
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
@@ -441,7 +321,7 @@ func runNCL(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		row.Kind, row.Heuristic, row.Lambda, row.Gamma, row.Dir = "ncl", cell.heuristic, cell.lambda, cell.gamma, dir
+		row.Kind, row.Heuristic, row.Lambda, row.Gamma, row.Dir = "ncl", cell.Heuristic, cell.Lambda, cell.Gamma, dir
 		rows = append(rows, row)
 	}
 	for _, ds := range refs {
