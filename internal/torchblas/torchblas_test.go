@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/gonum"
 
@@ -99,10 +100,12 @@ func BenchmarkLinearCKAs(b *testing.B) {
 	for _, impl := range []struct {
 		name string
 		use  blas.Float64
-	}{{"torch", Implementation{}}, {"gonum", gonum.Implementation{}}} {
+	}{{"torch", Implementation{}}, {"gonum", gonum.Implementation{}}} { // both are also blas.Float32
 		b.Run(impl.name, func(b *testing.B) {
 			blas64.Use(impl.use)
+			blas32.Use(impl.use.(blas.Float32))
 			defer blas64.Use(gonum.Implementation{})
+			defer blas32.Use(gonum.Implementation{})
 			for b.Loop() {
 				r := diversity.LinearCKAs(feat, m, n, d, 0)
 				if math.IsNaN(r.Linear[0][1]) {
@@ -128,6 +131,7 @@ func BenchmarkRBFCKA(b *testing.B) {
 	}
 	Use()
 	defer blas64.Use(gonum.Implementation{})
+	defer blas32.Use(gonum.Implementation{})
 	for b.Loop() {
 		if _, err := diversity.Compute(in, diversity.Options{Metrics: []string{"rbf_cka"}, RBFThresholds: []float64{0.5}}); err != nil {
 			b.Fatal(err)
