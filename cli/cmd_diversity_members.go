@@ -137,11 +137,20 @@ func cleanSet(o ensemble.PoolSetup) (data.Dataset, error) {
 	return test, nil
 }
 
-// layerInputs replaces the features of in by every member's outputs of layer.
+// layerInputs replaces the features of in by every member's outputs of layer, from
+// the prediction cache (computed and stored when missing).
 func layerInputs(ctx context.Context, in *diversity.Inputs, ms []ensemble.PoolMember, ds data.Dataset, layer string, o ensemble.PoolSetup) error {
+	dir := o.CacheDir
+	if dir == "" {
+		dir = ensemble.DefaultPredictionCacheDir()
+	}
+	cache, err := ensemble.NewPredictionCache(dir)
+	if err != nil {
+		return err
+	}
 	outs := make([]*ensemble.Outputs, len(ms))
 	for i, m := range ms {
-		f, d, err := ensemble.LayerFeatures(ctx, m, ds, layer, o.Device, o.Outputs.Batch, o.Outputs.Workers)
+		f, d, err := cache.LayerFeatures(ctx, m, ds, layer, o.Device, o.Outputs.Batch, o.Outputs.Workers)
 		if err != nil {
 			return err
 		}

@@ -603,7 +603,7 @@ func LoadPool(ctx context.Context, o PoolSetup) (p *Pool, source, dataset string
 
 // LayerFeatures runs member m over ds and returns the output of its layer called
 // layer (a name of nets.Hooks, such as "layer4" or "features.7"), flattened per
-// sample to (N, D) float32. It is not cached.
+// sample to (N, D) float32. PredictionCache.LayerFeatures caches it.
 func LayerFeatures(ctx context.Context, m PoolMember, ds data.Dataset, layer string, dev torch.Device, batch, workers int) ([]float32, int, error) {
 	net, meta, err := LoadModel(m.Dir, dev)
 	if err != nil {
