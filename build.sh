@@ -61,7 +61,7 @@ find_libtorch() {
 
 setup() {
   command -v go >/dev/null || die "Go is not installed (need Go ≥ 1.26 on PATH or in /usr/local/go)"
-  apt_install cmake g++ make dataset-fashion-mnist
+  apt_install cmake g++ make dataset-fashion-mnist slurm-wlm munge
   local found
   found=$(find_libtorch)
   if [ -z "$found" ]; then
