@@ -99,9 +99,11 @@ setup() {
 cmd=${1:-setup}
 [ $# -gt 0 ] && shift
 case "$cmd" in
-  setup) setup ;;
+  setup) setup; apt_install chromium ;;
   test)
     setup
+    # Headless Chromium renders the study report in study/report_test.go.
+    apt_install chromium
     # libgomp reads its wait policy when libtorch is loaded. Test binaries run in
     # parallel, so idle OpenMP threads must sleep at once (PASSIVE), or steps become
     # erratic and several times slower on few cores. The divres binary (run) picks its

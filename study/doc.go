@@ -25,6 +25,17 @@
 //     images and the seeds, the spread over seeds, Spearman ρ of relative mCE
 //     against clean error, Kendall's W of the ranking across seeds, and the
 //     verdicts.
+//  5. report: from the result files alone, RUN/report.html (one self-contained
+//     page, the figures embedded) and RUN/report.md (the same, figures linked):
+//     the recipe, which stages are complete and which missing, every finding of
+//     RUN/findings (statement, verdict, primary effect with its interval, what
+//     would settle it, and all its cells), the stage tables that exist (stage 1
+//     statistics and summary, the ensembles with their diversities and
+//     correlations, NAS, NCL) and every figure of RUN/figures. Every table is
+//     also written as CSV and JSON under RUN/tables (findings.csv: one row per
+//     cell). It has no Inputs, so that it runs after any subset of the stages;
+//     when skipped as complete it rewrites the report if a file it reads is
+//     newer.
 //
 // # Verdicts
 //
