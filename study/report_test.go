@@ -102,7 +102,9 @@ func reportFixture(t *testing.T) (*Run, []string) {
 			Diversity: map[string]nullable{"disagreement": 0.125, "kohavi_wolpert": 0.03125, "cka_linear": 0.1}},
 	}
 	must(writeEnsembleTable(ens, rows))
-	est := func(v, lo, hi float64) diversity.Estimate { return diversity.Estimate{Value: v, Low: lo, High: hi, P: 0.5} }
+	est := func(v, lo, hi float64) diversity.Estimate {
+		return diversity.Estimate{Value: v, Low: lo, High: hi, P: 0.5}
+	}
 	corr := []diversity.CorrRow{{Diversity: "disagreement", Target: "accuracy",
 		Correlation: diversity.Correlation{N: 3, Pearson: est(0.9, -1, 1), Spearman: est(0.5, -1, 1), KendallTauB: est(0.3333, -1, 1)}}}
 	must(writeCorrelations(filepath.Join(ens, correlationsFile), corr))
