@@ -25,7 +25,7 @@ func cellFlags() []cli.Flag {
 		&cli.StringFlag{Name: "time", Usage: "Slurm time limit per cell, e.g. 2:00:00"},
 		&cli.StringFlag{Name: "account", Usage: "Slurm account `A`"},
 		&cli.BoolFlag{Name: "status", Usage: "show each cell's state under Slurm: done, running, queued, blocked, failed"},
-		&cli.BoolFlag{Name: "retry-failed", Usage: "submit again to Slurm the cells that failed and those blocked behind them"},
+		&cli.BoolFlag{Name: "retry-failed", Usage: "submit again to Slurm the cells that failed and those blocked behind them (with the Slurm and device options of the last submission unless given)"},
 	}
 }
 

@@ -45,6 +45,13 @@ type SlurmJob struct {
 	Tasks      []int     `json:"tasks"`
 	Dependency string    `json:"dependency,omitempty"`
 	Submitted  time.Time `json:"submitted"`
+	// The options it was submitted with; a later submission (--retry-failed)
+	// reuses those it is not given.
+	Partition string   `json:"partition,omitempty"`
+	Gres      string   `json:"gres,omitempty"`
+	Time      string   `json:"time,omitempty"`
+	Account   string   `json:"account,omitempty"`
+	Args      []string `json:"args,omitempty"`
 }
 
 // slurmJobs is RUN/slurm/jobs.json: every job submitted for the run, oldest
@@ -190,6 +197,18 @@ func (p *Plan) submitSlurm(ctx context.Context, so SlurmOptions, retry bool) ([]
 	if err != nil {
 		return nil, err
 	}
+	if n := len(jobs.Jobs); n > 0 {
+		last := jobs.Jobs[n-1]
+		for _, o := range []struct{ v, prev *string }{{&so.Partition, &last.Partition}, {&so.Gres, &last.Gres},
+			{&so.Time, &last.Time}, {&so.Account, &last.Account}} {
+			if *o.v == "" {
+				*o.v = *o.prev
+			}
+		}
+		if so.Args == nil {
+			so.Args = last.Args
+		}
+	}
 	states, err := p.slurmStates(ctx, so, jobs)
 	if err != nil {
 		return nil, err
@@ -269,7 +288,8 @@ func (p *Plan) submitSlurm(ctx context.Context, so SlurmOptions, retry bool) ([]
 		for i, c := range p.stageCells(g.stage) {
 			index[c.ID] = i
 		}
-		job := SlurmJob{Stage: g.stage, Script: scripts[g.stage]}
+		job := SlurmJob{Stage: g.stage, Script: scripts[g.stage], Partition: so.Partition, Gres: so.Gres, Time: so.Time,
+			Account: so.Account, Args: so.Args}
 		var after []string
 		for _, c := range members[g] {
 			job.Cells = append(job.Cells, c.ID)
