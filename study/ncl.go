@@ -338,7 +338,7 @@ func runNCL(ctx context.Context, r *Run) error {
 	// 4. One bootstrap over the test images for every interval, so that
 	// differences between cells are paired (the same resamples for both).
 	done = step("ncl: bootstrap")
-	table, f3, f4 := nclStatistics(r, evals, ref, padded.Len())
+	table, f3, f4 := nclStatistics(r, evals, baselineSeeds(r), ref, padded.Len())
 	done()
 	table.Attribution = string(method)
 	if err := writeNCLResults(out, table); err != nil {
@@ -553,6 +553,25 @@ func mapValue(m map[string]float64, k string) float64 {
 	return math.NaN()
 }
 
+// baselineSeeds reads the per-image outcomes of the baseline's seeds
+// (RUN/seeds/<baseline>_s<seed>), those that stage 1 evaluated.
+func baselineSeeds(r *Run) []*memberEval {
+	var out []*memberEval
+	for _, m := range r.Config.Models {
+		if r.Baseline == "" || m.Name() != r.Baseline {
+			continue
+		}
+		for _, s := range r.Config.SeedList() {
+			if ev, err := readMemberEval(filepath.Join(r.Dir, "seeds", MemberName(m, s))); err == nil {
+				out = append(out, ev)
+			} else {
+				logrus.Warnf("study: ncl: baseline seed %d: %v", s, err)
+			}
+		}
+	}
+	return out
+}
+
 // The components of a cell in the bootstrap statistic.
 const (
 	nclAccuracy = iota
@@ -572,24 +591,9 @@ const (
 // resampled too, as in stage 1), CE, mCE and relative mCE against it, the
 // diversities from the per-image pair values, and the differences the findings
 // compare.
-func nclStatistics(r *Run, evals []*nclCellEval, ref *nclReference, n int) (NCLTable, Finding, Finding) {
+func nclStatistics(r *Run, evals []*nclCellEval, baseEvs []*memberEval, ref *nclReference, n int) (NCLTable, Finding, Finding) {
 	cfg := r.Config
 	table := NCLTable{TestImages: n, Resamples: cfg.bootstrap(), Level: confidence, Seed: cfg.Seed, Baseline: r.Baseline}
-	var baseEvs []*memberEval
-	if r.Baseline != "" {
-		for _, m := range cfg.Models {
-			if m.Name() != r.Baseline {
-				continue
-			}
-			for _, s := range cfg.SeedList() {
-				if ev, err := readMemberEval(filepath.Join(r.Dir, "seeds", MemberName(m, s))); err == nil {
-					baseEvs = append(baseEvs, ev)
-				} else {
-					logrus.Warnf("study: ncl: baseline seed %d: %v", s, err)
-				}
-			}
-		}
-	}
 	var keys []sliceKey
 	for _, s := range evals[0].eval.Outcomes.Slices {
 		keys = append(keys, sliceKey{s.Corruption, s.Severity})

@@ -5,14 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/data"
+	"github.com/divres/divres/diversity"
 	"github.com/divres/divres/ensemble"
 	"github.com/divres/divres/torch"
 )
@@ -108,6 +112,17 @@ func TestNCLStage(t *testing.T) {
 			t.Errorf("%s: accuracy %v and clean error %v", c.Dir, a, c.Metrics["clean_error"].Value)
 		}
 	}
+	// The reference is stage 2's one heterogeneous ensemble: the per-image
+	// recomputation gives its diversities.
+	ens, err := diversity.ReadEnsembles(filepath.Join(dir, ensemblesDir, ensemblesTable))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"disagreement", "attribution_cosine_diversity"} {
+		if got, want := table.Reference.Diversity[k].Value, ens[0].Diversity[k]; math.Abs(got-want) > 1e-9 {
+			t.Errorf("reference %s %v, stage 2 says %v", k, got, want)
+		}
+	}
 	// The independent cell's first member is stage 1's model of that seed.
 	indep := modelBytes(t, filepath.Join(dir, "ncl", "none", "lambda1_gamma0", "members", "0_lenet_w0.5"))
 	if !bytes.Equal(indep, modelBytes(t, filepath.Join(dir, "train", "lenet_w0.5_s0"))) {
@@ -131,7 +146,9 @@ func TestNCLStage(t *testing.T) {
 				t.Errorf("finding %d cell %s: source %q", f.Number, c.Name, c.Source)
 			}
 			if c.Quantity == "relative_mce_difference" || c.N < 2 {
-				continue // undefined with two corruptions at one severity, or over one stage-2 ensemble
+				// Relative mCE needs the whole benchmark (TestNCLStatistics checks
+				// it); an interval over one stage-2 ensemble is undefined.
+				continue
 			}
 			inside(c.Name, c.Estimate)
 		}
@@ -187,4 +204,81 @@ func modelBytes(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestNCLStatistics: on synthetic per-image outcomes over the whole benchmark,
+// two cells with the same outcomes differ by exactly 0 with a zero-width
+// interval (the bootstrap is paired), a cell that is right more often under
+// corruption is supported by finding 3, and relative mCE is the one of
+// corrupt.ComputeCE against the baseline.
+func TestNCLStatistics(t *testing.T) {
+	const n = 24
+	rng := rand.New(rand.NewPCG(1, 2))
+	outcomes := func(clean, corr float64) *Outcomes {
+		o := &Outcomes{N: n}
+		slice := func(c string, s int, p float64) {
+			var b strings.Builder
+			for range n {
+				if rng.Float64() < p {
+					b.WriteByte('1')
+				} else {
+					b.WriteByte('0')
+				}
+			}
+			o.Slices = append(o.Slices, SliceOutcome{Corruption: c, Severity: s, Wrong: b.String()})
+		}
+		slice("", 0, clean)
+		for _, c := range corrupt.BenchmarkNames() {
+			for s := 1; s <= corrupt.NumSeverities; s++ {
+				slice(c, s, corr)
+			}
+		}
+		return o
+	}
+	cell := func(h string, l float64, o *Outcomes) *nclCellEval {
+		ev := &EnsembleEval{Name: h, Outcomes: o, LinearCKA: 0.5, kw: make([]float64, n),
+			pairs: pairTable{m: 2, disagree: [][]float64{make([]float64, n)}}}
+		return &nclCellEval{cell: ensemble.NCLCell{Heuristic: h, Lambda: l}, eval: ev, member: &memberEval{Outcomes: o}}
+	}
+	same, better := outcomes(0.1, 0.5), outcomes(0.1, 0.15)
+	evals := []*nclCellEval{cell("none", 0.5, same), cell("none", 1, same), cell("prediction", 0.5, better), cell("prediction", 1, same)}
+	base := []*memberEval{{Outcomes: outcomes(0.1, 0.6)}}
+	r := &Run{Config: Default(), Baseline: "base"}
+	r.Config.Bootstrap = 200
+	table, f3, f4 := nclStatistics(r, evals, base, nil, n)
+	if len(table.Cells) != 4 || len(f3.Cells) != 4 || f3.Primary != 0 || f4.Primary != 3 {
+		t.Fatalf("%d cells, finding 3 %+v, finding 4 primary %d", len(table.Cells), f3, f4.Primary)
+	}
+	for _, c := range f3.Cells {
+		iv := c.Estimate
+		switch {
+		case strings.HasSuffix(c.Name, "none"):
+			if iv.Value != 0 || iv.Low != 0 || iv.High != 0 {
+				t.Errorf("%s %s: %+v, want exactly 0 for equal outcomes", c.Name, c.Quantity, iv)
+			}
+		case c.Quantity == "corruption_accuracy_difference":
+			if judgeCell(c).Verdict != Supported {
+				t.Errorf("%s: %+v not supported", c.Name, iv)
+			}
+		case c.Quantity == "relative_mce_difference":
+			if judgeCell(c).Verdict != Supported || !(iv.Low <= iv.Value && iv.Value <= iv.High) {
+				t.Errorf("%s: %+v: a lower error under corruption is not a lower relative mCE", c.Name, iv)
+			}
+		}
+	}
+	ones := make([]int, n)
+	for i := range ones {
+		ones[i] = 1
+	}
+	var keys []sliceKey
+	for _, s := range same.Slices {
+		keys = append(keys, sliceKey{s.Corruption, s.Severity})
+	}
+	res := resultFrom("x", []*memberEval{evals[2].member}, []int{0}, keys, ones, n)
+	if err := corrupt.ComputeCE(res, resultFrom("base", base, []int{0}, keys, ones, n)); err != nil {
+		t.Fatal(err)
+	}
+	if got := table.Cells[2].Metrics["relative_mce"].Value; res.RelativeMCE == nil || math.Abs(got-*res.RelativeMCE) > 1e-12 {
+		t.Errorf("relative mCE %v, ComputeCE says %v", got, res.RelativeMCE)
+	}
 }
