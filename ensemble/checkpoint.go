@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -115,7 +116,19 @@ func parseMeta(md map[string]string) (Meta, error) {
 	if len(m.Mean) != m.InChannels || len(m.Std) != m.InChannels {
 		errs = append(errs, fmt.Errorf("metadata: %d/%d normalisation constants for %d channels", len(m.Mean), len(m.Std), m.InChannels))
 	}
-	return m, errors.Join(errs...)
+	if len(errs) == 0 && (m.Classes < 1 || m.InChannels < 1 || m.InputSize < 1 || !(m.Width > 0) || math.IsInf(m.Width, 0)) {
+		errs = append(errs, fmt.Errorf("metadata: %d classes, %d channels, input size %d, width %g (want positive sizes)",
+			m.Classes, m.InChannels, m.InputSize, m.Width))
+	}
+	if len(errs) == 0 {
+		return m, nil
+	}
+	// One line: the problems joined with "; ".
+	msg := make([]string, len(errs))
+	for i, e := range errs {
+		msg[i] = e.Error()
+	}
+	return m, errors.New(strings.Join(msg, "; "))
 }
 
 // ReadMeta reads the metadata of a model checkpoint (a file, or a run directory
