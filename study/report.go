@@ -405,13 +405,18 @@ var reportTableSpecs = []repTableSpec{
 		source: filepath.Join("figures", "summary.csv"), read: csvAsTable},
 	{name: "ensembles", title: "Ensembles: accuracy, resilience and diversity", stage: 2,
 		source: filepath.Join(ensemblesDir, ensemblesTable), read: jsonAsTable,
-		skip: func(c string) bool { return strings.Count(c, "/") >= 2 },
-		note: "Metrics and diversities as fractions; the accuracy per corruption and severity is in ensembles/ensembles.csv."},
+		skip: perCorruption, note: "Metrics and diversities as fractions; the accuracy per corruption and severity is in ensembles/ensembles.csv."},
 	{name: "correlations", title: "Ensembles: correlation of each diversity with each target", stage: 2,
 		source: filepath.Join(ensemblesDir, correlationsFile+".json"), read: jsonAsTable},
-	{name: "nas", title: "NAS ensembles", stage: 3, source: filepath.Join("nas", "nas.json"), read: jsonAsTable},
-	{name: "ncl", title: "NCL joint training", stage: 4, source: filepath.Join("ncl", "ncl.json"), read: jsonAsTable},
+	{name: "nas", title: "NAS ensembles", stage: 3, source: filepath.Join("nas", "nas.json"), read: jsonAsTable,
+		skip: perCorruption, note: "The accuracy per corruption and severity is in nas/nas.json."},
+	{name: "ncl", title: "NCL joint training", stage: 4, source: filepath.Join("ncl", "ncl.json"), read: jsonAsTable,
+		skip: perCorruption},
 }
+
+// perCorruption is true for the columns of per-corruption metrics
+// (metrics/accuracy/<corruption>[/<severity>]), left out of the report's tables.
+func perCorruption(column string) bool { return strings.Count(column, "/") >= 2 }
 
 func (t *repTable) dropColumns(skip func(string) bool) {
 	var keep []int
@@ -657,6 +662,10 @@ func asInterval(o *orderedObject) (Interval, bool) {
 	return iv, true
 }
 
+// maxJoined is the longest list a table cell shows item by item.
+const maxJoined = 12
+
+// repFlatten calls add for every column of the JSON value v, named from prefix.
 func repFlatten(prefix string, v any, add func(string, repValue)) {
 	join := func(k string) string {
 		if prefix == "" {
@@ -677,15 +686,21 @@ func repFlatten(prefix string, v any, add func(string, repValue)) {
 			repFlatten(join(k), x.vals[k], add)
 		}
 	case []any:
+		// A short list of scalars, or of objects with names, is joined; any
+		// other list is counted.
 		var parts []string
 		for _, e := range x {
-			if _, ok := e.(*orderedObject); ok {
-				parts = nil
-				break
+			if o, ok := e.(*orderedObject); ok {
+				if name, ok := o.vals["name"].(string); ok {
+					e = name
+				}
 			}
-			parts = append(parts, repScalar(e).text())
+			switch e.(type) {
+			case string, float64, bool:
+				parts = append(parts, repScalar(e).text())
+			}
 		}
-		if len(parts) == len(x) {
+		if len(parts) == len(x) && len(x) <= maxJoined {
 			add(prefix, repStr(strings.Join(parts, " + ")))
 		} else {
 			add(prefix, repStr(fmt.Sprintf("%d entries", len(x))))

@@ -119,9 +119,17 @@ func reportFixture(t *testing.T) (*Run, []string) {
 
 	// Stage 4: a table and finding 3, no record.
 	must(os.MkdirAll(filepath.Join(dir, "ncl"), 0o755))
-	must(os.WriteFile(filepath.Join(dir, "ncl", "ncl.json"), []byte(`{"members": 2, "cells": [
- {"heuristic": "none", "lambda": 1, "corruption_accuracy": {"value": 0.61, "low": 0.55, "high": 0.68}, "diversity": {"prediction": 0.12}},
- {"heuristic": "prediction", "lambda": 0.5, "corruption_accuracy": {"value": 0.6345, "low": null, "high": 0.7}, "diversity": {"prediction": 0.2}}]}`), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "ncl", "ncl.json"), []byte(`{"test_images": 24, "attribution": "saliency", "cells": [
+ {"heuristic": "none", "lambda": 1, "members": ["lenet_w0.5", "resnet18_w0.125"],
+  "metrics": {"corruption_accuracy": {"value": 0.61, "low": 0.55, "high": 0.68}}, "diversity": {"disagreement": {"value": 0.12, "low": null, "high": 0.2}}},
+ {"heuristic": "prediction", "lambda": 0.5, "members": ["lenet_w0.5", "resnet18_w0.125"],
+  "metrics": {"corruption_accuracy": {"value": 0.6345, "low": null, "high": 0.7}}, "diversity": {"disagreement": {"value": 0.2, "low": 0.1, "high": 0.3}}}],
+ "reference": {"size": 2}}`), 0o644))
+	// Stage 3 left a table but no record.
+	must(os.MkdirAll(filepath.Join(dir, "nas"), 0o755))
+	must(os.WriteFile(filepath.Join(dir, "nas", "nas.json"), []byte(`{"recipe": {"k": 3}, "pool_size": 6, "ensembles": [
+ {"method": "accuracy", "members": [{"name": "sub1", "macs": 10}, {"name": "sub2", "macs": 12}],
+  "clean_accuracy": {"value": 0.75, "low": 0.6, "high": 0.9}, "metrics": {"accuracy": 0.75, "accuracy/fog": 0.5}}]}`), 0o644))
 	must(writeFinding(dir, cfg, Finding{Number: 3, Stage: 4, Title: "Balanced loss", Statement: "λ = 0.5 beats λ = 1.", Primary: 0,
 		Cells: []Cell{{Name: "λ=0.5 − λ=1, heuristic none", Quantity: "corruption_accuracy_difference", N: 24,
 			Estimate: Interval{0.0245, -0.01, 0.06}, Source: "ncl/ncl.json"}}}))
@@ -482,15 +490,15 @@ func TestReportNumbersMatchResults(t *testing.T) {
 	if strings.Contains(md, "metrics/accuracy/fog") {
 		t.Error("the per-corruption accuracies are in the report's ensembles table")
 	}
-	for _, f := range []string{"findings", "individual", "summary", "ensembles", "correlations", "ncl"} {
+	for _, f := range []string{"findings", "individual", "summary", "ensembles", "correlations", "nas", "ncl"} {
 		for _, ext := range []string{".csv", ".json"} {
 			if _, err := os.Stat(filepath.Join(r.Dir, tablesDir, f+ext)); err != nil {
 				t.Error(err)
 			}
 		}
 	}
-	if _, err := os.Stat(filepath.Join(r.Dir, tablesDir, "nas.csv")); err == nil {
-		t.Error("a NAS table without NAS results")
+	if !strings.Contains(md, "| accuracy | sub1 + sub2 | 0.75 [0.6, 0.9] | 0.75 |") || strings.Contains(md, "accuracy/fog") {
+		t.Error("the NAS table does not show the members by name and the metrics without those per corruption")
 	}
 	page := readTestFile(t, filepath.Join(r.Dir, reportHTML))
 	for _, ext := range []string{`src="http`, `href="http`, "<link", "@import", "<script", `src="figures`} {
@@ -580,7 +588,7 @@ func TestReportNumbersMatchResults(t *testing.T) {
 func TestReportPartial(t *testing.T) {
 	r, _ := reportFixture(t)
 	later, _ := filepath.Glob(filepath.Join(r.Dir, findingsDir, "finding[23]*.json"))
-	for _, p := range append(later, filepath.Join(r.Dir, ensemblesDir), filepath.Join(r.Dir, "ncl"),
+	for _, p := range append(later, filepath.Join(r.Dir, ensemblesDir), filepath.Join(r.Dir, "ncl"), filepath.Join(r.Dir, "nas"),
 		filepath.Join(r.Dir, "stages", "2-ensembles.json")) {
 		if err := os.RemoveAll(p); err != nil {
 			t.Fatal(err)
@@ -592,7 +600,8 @@ func TestReportPartial(t *testing.T) {
 	md := readTestFile(t, filepath.Join(r.Dir, reportMD))
 	if !strings.Contains(md, "| 1 | individual (individual architectures) | complete |") ||
 		!strings.Contains(md, "**Missing:** stage 2 ensembles") || !strings.Contains(md, "### Finding 1:") ||
-		strings.Contains(md, "### Finding 2:") || strings.Contains(md, "Table `ensembles`") || !strings.Contains(md, "Table `individual`") {
+		strings.Contains(md, "### Finding 2:") || strings.Contains(md, "Table `ensembles`") || strings.Contains(md, "Table `nas`") ||
+		!strings.Contains(md, "Table `individual`") {
 		t.Fatalf("report of stage 1 alone:\n%s", md)
 	}
 	if bad := checkReport(r.Dir); len(bad) > 0 {
@@ -689,7 +698,7 @@ func TestReportRendersInChromium(t *testing.T) {
 	if !slices.Equal(got.Tables, wantTables) || !slices.Equal(got.Findings, wantFindings) {
 		t.Errorf("rendered tables %v and findings %v, want %v and %v", got.Tables, got.Findings, wantTables, wantFindings)
 	}
-	if len(wantTables) != 5 || len(wantFindings) != 3 {
+	if len(wantTables) != 6 || len(wantFindings) != 3 {
 		t.Errorf("the fixture gives tables %v and findings %v", wantTables, wantFindings)
 	}
 }
