@@ -28,7 +28,13 @@ func init() {
   Every stage's outputs are written atomically; a rerun skips the stages that
   completed with the same recipe, reuses what an unfinished one finished and
   resumes interrupted training, and one model's failure does not stop the others.
-  --print-config writes the configuration, as a starting point for your own.`,
+  --print-config writes the configuration, as a starting point for your own.
+  The study is also a plan of cells (one training run per model and seed, then
+  each stage): --plan lists them with their dependencies and outputs, --cell ID
+  runs one, --devices cuda:0,cuda:1 (or auto, or cpu:N) runs independent cells at
+  once, one per device, and --slurm submits them as Slurm job arrays chained with
+  afterok (scripts and job ids in RUN/slurm), --status shows queued, running,
+  done and failed cells, --retry-failed submits again what failed.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "out", Value: "runs/default", Usage: "run `DIR`"},
 			&cli.StringFlag{Name: "config", Usage: "study configuration `FILE` (JSON; default: the built-in CPU study)"},

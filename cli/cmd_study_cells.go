@@ -52,11 +52,11 @@ func runStudyCells(ctx context.Context, c *cli.Context, mode string, cfg study.C
 		return fmt.Errorf("study: give one of %s", strings.TrimPrefix(mode, "conflict: "))
 	}
 	out := c.String("out")
-	// A cell, the status and a retry belong to a study already there: without
-	// --config they use its recipe as saved; so does --plan when there is one.
+	// Without --config or --preset, the cells are those of the study already in
+	// RUN, with its recipe as saved (a cell, the status and a retry need one).
 	if !c.IsSet("config") && !c.IsSet("preset") {
 		_, err := os.Stat(filepath.Join(out, "study.json"))
-		if mode == "cell" || mode == "status" || mode == "retry-failed" || (mode == "plan" && err == nil) {
+		if err == nil || mode == "cell" || mode == "status" || mode == "retry-failed" {
 			if cfg, err = study.LoadRunConfig(out); err != nil {
 				return err
 			}
