@@ -168,7 +168,6 @@ type nclEval struct {
 	setup      ensemble.PoolSetup
 	baseline   *corrupt.Result
 	divImages  int
-	evalBatch  int
 	workers    int
 	dev        torch.Device
 	predCache  string
@@ -262,7 +261,7 @@ func runNCL(c *cli.Context) error {
 	}
 	base := trainConfigFromFlags(c)
 	base.Device = dev.String()
-	ev := nclEval{divImages: c.Int("diversity-images"), evalBatch: c.Int("eval-batch"), workers: workers, dev: dev,
+	ev := nclEval{divImages: c.Int("diversity-images"), workers: workers, dev: dev,
 		testSubset: c.Int("test-subset")}
 	ev.setup = ensemble.PoolSetup{Data: c.String("data"), TestSubset: c.Int("test-subset"), Severities: sevs,
 		CacheDir: c.String("prediction-cache"), Device: dev,

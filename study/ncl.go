@@ -193,12 +193,12 @@ type NCLCellResult struct {
 	Diversity map[string]Interval `json:"diversity"`
 }
 
-// NCLReference is the architecture-diverse side of the comparison: the mean over
-// stage 2's heterogeneous ensembles of the NCL member count of their
-// diversities (the same keys as NCLCellResult.Diversity), with 95 % intervals
-// over the test images (disagreement, kohavi_wolpert is left out,
-// attribution_cosine_diversity) or over the ensembles (activation_diversity,
-// linear_cka).
+// NCLReference is the architecture-diverse side of finding 4: the mean, over
+// stage 2's heterogeneous ensembles with as many members as the NCL cells, of
+// their diversities (keys of NCLCellResult.Diversity but kohavi_wolpert), with
+// 95 % intervals over the test images (disagreement,
+// attribution_cosine_diversity) or over the ensembles (activation_diversity and
+// linear_cka, which do not split over images; undefined for one ensemble).
 type NCLReference struct {
 	Size      int `json:"size"`
 	Ensembles int `json:"ensembles"`
@@ -647,8 +647,7 @@ func nclStatistics(r *Run, evals []*nclCellEval, baseEvs []*memberEval, ref *ncl
 			}
 		}
 	}
-	var activation []Cell // finding 4's activation cells, bootstrapped over the stage-2 ensembles
-	var activationCells []int
+	var activationCells []int // finding 4's activation cells, bootstrapped over the stage-2 ensembles
 	for _, h := range heuristics {
 		half := find(h, 0.5)
 		if half < 0 {
@@ -669,7 +668,6 @@ func nclStatistics(r *Run, evals []*nclCellEval, baseEvs []*memberEval, ref *ncl
 			if k.cell < 0 {
 				c.Source = nclSource
 				activationCells = append(activationCells, len(f4))
-				activation = append(activation, c)
 				f4 = append(f4, c)
 				continue
 			}
