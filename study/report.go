@@ -686,13 +686,16 @@ func repFlatten(prefix string, v any, add func(string, repValue)) {
 			repFlatten(join(k), x.vals[k], add)
 		}
 	case []any:
-		// A short list of scalars, or of objects with names, is joined; any
+		// A short list of scalars, or of objects with a name or key, is joined; any
 		// other list is counted.
 		var parts []string
 		for _, e := range x {
 			if o, ok := e.(*orderedObject); ok {
-				if name, ok := o.vals["name"].(string); ok {
-					e = name
+				for _, k := range []string{"name", "key"} {
+					if name, ok := o.vals[k].(string); ok {
+						e = name
+						break
+					}
 				}
 			}
 			switch e.(type) {
