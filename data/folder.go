@@ -166,10 +166,22 @@ func (f *Folder) Image(i int, dst []uint8) (int, error) {
 	return int(f.labels[i]), nil
 }
 
+// maxImagePixels bounds the pixels of an image file that is decoded, so that a
+// header claiming a huge image is refused before its pixels are allocated.
+const maxImagePixels = 1 << 26
+
+// decodeImageFile decodes a PNG or JPEG file.
 func decodeImageFile(path string) (image.Image, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("decode %s: %w", path, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
+		return nil, fmt.Errorf("decode %s: header claims %d×%d pixels (at most %d are read)", path, cfg.Width, cfg.Height, int64(maxImagePixels))
 	}
 	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
