@@ -863,7 +863,7 @@ func nclPlotRows(evals []*nclCellEval, ref *nclReference) []plots.NCLRow {
 		return ref.rowMean(func(e diversity.Ensemble) float64 { return mapValue(e.Diversity, k) }, nil)
 	}
 	rows = append(rows, plots.NCLRow{Kind: "reference", Heuristic: "independent", Lambda: 1,
-		Members:    fmt.Sprintf("architecture-diverse (mean of %d ensembles of %d)", len(ref.rows), ref.size),
+		Members:    fmt.Sprintf("architecture-diverse, mean of %d ensembles of %d", len(ref.rows), ref.size),
 		CleanError: 1 - mean("accuracy"), CorruptionError: 1 - mean("corruption_accuracy"), MCE: ptr(mean("mce")),
 		RelativeMCE: ptr(mean("relative_mce")), PredictionDiversity: ptr(div("disagreement")),
 		ActivationDiversity: ptr(1 - div("linear_cka")), AttributionDiversity: ptr(div("attribution_cosine_diversity"))})
