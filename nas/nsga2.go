@@ -39,14 +39,8 @@ func NSGA2(p Problem, o NSGA2Options) []Individual {
 		pop[i] = Individual{x, p.Evaluate(x)}
 	}
 	rank, crowd := rankCrowd(pop)
-	pick := func() int {
-		a, b := rng.Intn(len(pop)), rng.Intn(len(pop))
-		if rank[a] < rank[b] || (rank[a] == rank[b] && crowd[a] > crowd[b]) {
-			return a
-		}
-		return b
-	}
 	for g := 0; g < o.Generations; g++ {
+		pick := tournament(rng, rank, crowd)
 		kids := make([]Individual, 0, o.Population)
 		for len(kids) < o.Population {
 			c1, c2 := sbx(pop[pick()].X, pop[pick()].X, p, o, rng)
@@ -63,23 +57,8 @@ func NSGA2(p Problem, o NSGA2Options) []Individual {
 			objs[i] = all[i].F
 		}
 		next := make([]Individual, 0, o.Population)
-		for _, f := range NonDominatedSort(objs) {
-			if len(next)+len(f) <= o.Population {
-				for _, i := range f {
-					next = append(next, all[i])
-				}
-				continue
-			}
-			d := CrowdingDistance(objs, f)
-			idx := make([]int, len(f))
-			for i := range idx {
-				idx[i] = i
-			}
-			sort.Slice(idx, func(a, b int) bool { return d[idx[a]] > d[idx[b]] })
-			for _, i := range idx[:o.Population-len(next)] {
-				next = append(next, all[f[i]])
-			}
-			break
+		for _, i := range survivors(objs, o.Population) {
+			next = append(next, all[i])
 		}
 		pop = next
 		rank, crowd = rankCrowd(pop)
@@ -91,6 +70,42 @@ func NSGA2(p Problem, o NSGA2Options) []Individual {
 		}
 	}
 	return front
+}
+
+// tournament returns a binary tournament over a population of len(rank):
+// the lower rank wins, then the larger crowding distance.
+func tournament(rng *rand.Rand, rank []int, crowd []float64) func() int {
+	return func() int {
+		a, b := rng.Intn(len(rank)), rng.Intn(len(rank))
+		if rank[a] < rank[b] || (rank[a] == rank[b] && crowd[a] > crowd[b]) {
+			return a
+		}
+		return b
+	}
+}
+
+// survivors returns the indices of the size solutions of objs that NSGA-II's
+// environmental selection keeps: whole fronts in rank order, then the least
+// crowded solutions of the first front that does not fit.
+func survivors(objs [][]float64, size int) []int {
+	next := make([]int, 0, size)
+	for _, f := range NonDominatedSort(objs) {
+		if len(next)+len(f) <= size {
+			next = append(next, f...)
+			continue
+		}
+		d := CrowdingDistance(objs, f)
+		idx := make([]int, len(f))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return d[idx[a]] > d[idx[b]] })
+		for _, i := range idx[:size-len(next)] {
+			next = append(next, f[i])
+		}
+		break
+	}
+	return next
 }
 
 func rankCrowd(pop []Individual) ([]int, []float64) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"sort"
 )
 
 // IntProblem is a box-bounded multi-objective minimisation problem over integer
@@ -146,13 +145,7 @@ func NSGA2Int(p IntProblem, o NSGA2Options, initial [][]int) (*IntResult, error)
 			ipop[i] = Individual{X: toF(pop[i].X), F: pop[i].F}
 		}
 		rank, crowd := rankCrowd(ipop)
-		pick := func() int {
-			a, b := rng.Intn(len(pop)), rng.Intn(len(pop))
-			if rank[a] < rank[b] || (rank[a] == rank[b] && crowd[a] > crowd[b]) {
-				return a
-			}
-			return b
-		}
+		pick := tournament(rng, rank, crowd)
 		inGen := map[string]bool{}
 		for _, ind := range pop {
 			inGen[key(ind.X)] = true
@@ -188,23 +181,8 @@ func NSGA2Int(p IntProblem, o NSGA2Options, initial [][]int) (*IntResult, error)
 			objs[i] = all[i].F
 		}
 		next := make([]IntIndividual, 0, o.Population)
-		for _, f := range NonDominatedSort(objs) {
-			if len(next)+len(f) <= o.Population {
-				for _, i := range f {
-					next = append(next, all[i])
-				}
-				continue
-			}
-			d := CrowdingDistance(objs, f)
-			idx := make([]int, len(f))
-			for i := range idx {
-				idx[i] = i
-			}
-			sort.SliceStable(idx, func(a, b int) bool { return d[idx[a]] > d[idx[b]] })
-			for _, i := range idx[:o.Population-len(next)] {
-				next = append(next, all[f[i]])
-			}
-			break
+		for _, i := range survivors(objs, o.Population) {
+			next = append(next, all[i])
 		}
 		pop = next
 	}
