@@ -802,12 +802,12 @@ func nasResilienceFigure(res *NASResult, path string) error {
 	for _, e := range res.Ensembles {
 		names = append(names, "by "+e.Method)
 	}
-	panel := func(title, ylabel string, series []string, get func(NASEnsemble, int) Interval) (*plot.Plot, bool, error) {
+	panel := func(title, ylabel string, series []string, ref float64, get func(NASEnsemble, int) Interval) (*plot.Plot, bool, error) {
 		p := plot.New()
 		p.Title.Text, p.Y.Label.Text = title, ylabel
 		p.NominalX(names...)
 		p.Add(plotter.NewGrid())
-		any := false
+		lo, hi := math.Inf(1), math.Inf(-1)
 		for s, label := range series {
 			var pts errPoints
 			for i, e := range res.Ensembles {
@@ -815,23 +815,23 @@ func nasResilienceFigure(res *NASResult, path string) error {
 				if math.IsNaN(iv.Value) {
 					continue
 				}
-				lo, hi := iv.Value-iv.Low, iv.High-iv.Value
-				if math.IsNaN(lo) || math.IsNaN(hi) {
-					lo, hi = 0, 0
+				dlo, dhi := iv.Value-iv.Low, iv.High-iv.Value
+				if math.IsNaN(dlo) || math.IsNaN(dhi) {
+					dlo, dhi = 0, 0
 				}
+				lo, hi = min(lo, 100*(iv.Value-dlo)), max(hi, 100*(iv.Value+dhi))
 				x := float64(i) + 0.15*(float64(s)-float64(len(series)-1)/2)
 				pts.XYs = append(pts.XYs, plotter.XY{X: x, Y: 100 * iv.Value})
-				pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{100 * lo, 100 * hi})
+				pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{100 * dlo, 100 * dhi})
 			}
 			if len(pts.XYs) == 0 {
 				continue
 			}
-			any = true
 			sc, err := plotter.NewScatter(pts.XYs)
 			if err != nil {
 				return nil, false, err
 			}
-			col := plotutilColor(s)
+			col := seriesColor(s)
 			sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(3.5), Shape: draw.CircleGlyph{}}
 			eb, err := plotter.NewYErrorBars(pts)
 			if err != nil {
@@ -843,11 +843,27 @@ func nasResilienceFigure(res *NASResult, path string) error {
 				p.Legend.Add(label, sc)
 			}
 		}
-		p.Legend.Top = true
+		if math.IsInf(lo, 0) {
+			return p, false, nil
+		}
+		if !math.IsNaN(ref) {
+			ln, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: ref}, {X: float64(len(names)) - 0.5, Y: ref}})
+			if err != nil {
+				return nil, false, err
+			}
+			ln.LineStyle = draw.LineStyle{Color: color.Gray{Y: 90}, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}
+			p.Add(ln)
+			lo, hi = min(lo, ref), max(hi, ref)
+		}
+		pad := max((hi-lo)*0.08, 0.5)
+		// Room below the points for the legend.
+		p.Y.Min, p.Y.Max = lo-pad-boolFloat(len(series) > 1)*(hi-lo)*0.25, hi+pad
+		p.Y.Tick.Marker = niceTicker{}
+		p.Legend.Left, p.Legend.Top = true, false
 		p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
-		return p, any, nil
+		return p, true, nil
 	}
-	acc, _, err := panel("accuracy (95 % bootstrap intervals)", "accuracy (%)", []string{"clean", "corrupted"},
+	acc, _, err := panel("accuracy (95 % bootstrap intervals)", "accuracy (%)", []string{"clean", "corrupted"}, math.NaN(),
 		func(e NASEnsemble, s int) Interval {
 			if s == 0 {
 				return e.CleanAccuracy
@@ -859,7 +875,7 @@ func nasResilienceFigure(res *NASResult, path string) error {
 	}
 	row := []*plot.Plot{acc}
 	rel, ok, err := panel("relative mCE (lower is more resilient)", "relative mCE (% of "+baselineLabel(res.Baseline)+")",
-		[]string{"relative mCE"}, func(e NASEnsemble, _ int) Interval { return e.RelativeMCE })
+		[]string{"relative mCE"}, 100, func(e NASEnsemble, _ int) Interval { return e.RelativeMCE })
 	if err != nil {
 		return err
 	}
@@ -888,9 +904,42 @@ func nasResilienceFigure(res *NASResult, path string) error {
 	})
 }
 
-// plotutilColor is the colour of the s-th series (Okabe–Ito blue, vermilion,
+// seriesColor is the colour of the s-th series (Okabe–Ito blue, vermilion,
 // green).
-func plotutilColor(s int) color.RGBA {
+func seriesColor(s int) color.RGBA {
 	cols := []color.RGBA{{0, 114, 178, 255}, {213, 94, 0, 255}, {0, 158, 115, 255}}
 	return cols[s%len(cols)]
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// niceTicker puts about five ticks at multiples of 1, 2 or 5 times a power of
+// ten, labelled without trailing zeros.
+type niceTicker struct{}
+
+// Ticks returns the ticks of [lo, hi].
+func (niceTicker) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
+	}
+	raw := (hi - lo) / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	digits := max(0, -int(math.Floor(math.Log10(step)+1e-9)))
+	var ts []plot.Tick
+	for k := math.Ceil(lo / step); k*step <= hi+step*1e-9; k++ {
+		ts = append(ts, plot.Tick{Value: k * step, Label: strconv.FormatFloat(k*step, 'f', digits, 64)})
+	}
+	return ts
 }
