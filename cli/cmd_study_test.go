@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -35,7 +34,7 @@ func TestStudyPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := filepath.Join(dir, "run")
-	args := []string{"study", "--config", cfgPath, "--out", run, "--device", "cpu"}
+	args := []string{"study", "--config", cfgPath, "--out", run, "--device", "cpu", "--stages", "1,2"}
 	if out, err := runDivres(t, args...); err != nil {
 		t.Fatalf("study: %v\n%s", err, out)
 	}
@@ -106,10 +105,22 @@ func TestStudyPipeline(t *testing.T) {
 	if after, _ := os.Stat(model); !after.ModTime().Equal(before.ModTime()) {
 		t.Error("a rerun retrained a finished model")
 	}
-	cfg.Epochs = 2
+	// A changed recipe of stage 2 reruns stage 2 and keeps stage 1.
+	ens := filepath.Join(run, "ensembles", "ensembles.json")
+	ensBefore, err := os.Stat(ens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Ensembles = &study.EnsembleRecipe{KMax: 2}
 	js, _ = json.Marshal(cfg)
 	os.WriteFile(cfgPath, js, 0o644)
-	if _, err := runDivres(t, args...); err == nil || !strings.Contains(err.Error(), "another configuration") {
-		t.Errorf("a changed recipe in the same run directory: %v", err)
+	if out, err := runDivres(t, args...); err != nil {
+		t.Fatalf("rerun with another stage-2 recipe: %v\n%s", err, out)
+	}
+	if after, _ := os.Stat(model); !after.ModTime().Equal(before.ModTime()) {
+		t.Error("a change of stage 2's recipe retrained a model of stage 1")
+	}
+	if after, _ := os.Stat(ens); after.ModTime().Equal(ensBefore.ModTime()) {
+		t.Error("a change of stage 2's recipe did not rerun stage 2")
 	}
 }

@@ -47,7 +47,7 @@ type Stage struct {
 
 // Stages returns the study's stages in order.
 func Stages() []Stage {
-	return []Stage{individualStage(), ensemblesStage()}
+	return []Stage{individualStage(), ensemblesStage(), nasStage(), nclStage(), reportStage()}
 }
 
 // Fingerprint is the hash of the stage's recipe under cfg.
