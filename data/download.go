@@ -213,8 +213,14 @@ func untarGz(r io.Reader, dir string) error {
 				return fmt.Errorf("write %s: %w", target, err)
 			}
 		case tar.TypeXGlobalHeader:
+		case tar.TypeSymlink, tar.TypeLink:
+			kind := "symbolic"
+			if hdr.Typeflag == tar.TypeLink {
+				kind = "hard"
+			}
+			return formatErr("tar: entry %q is a %s link to %q; the unpacker writes only files and directories", hdr.Name, kind, hdr.Linkname)
 		default:
-			return formatErr("tar: entry %q has unsupported type %q", hdr.Name, hdr.Typeflag)
+			return formatErr("tar: entry %q has unsupported type %q (only files and directories are unpacked)", hdr.Name, hdr.Typeflag)
 		}
 	}
 }
