@@ -334,6 +334,9 @@ func readReport(r *Run) *reportData {
 		if spec.skip != nil {
 			t.dropColumns(spec.skip)
 		}
+		if spec.skipRow != nil {
+			t.dropRows(spec.skipRow)
+		}
 		if spec.note != "" {
 			t.Note = strings.TrimSpace(t.Note + " " + spec.note)
 		}
@@ -392,9 +395,11 @@ type repTableSpec struct {
 	stage       int
 	source      string
 	read        func([]byte) (*repTable, error)
-	// skip drops the columns it returns true for from the report's table.
-	skip func(column string) bool
-	note string
+	// skip drops the columns it returns true for from the report's table, and
+	// skipRow the rows (given the text of a row's column).
+	skip    func(column string) bool
+	skipRow func(get func(column string) string) bool
+	note    string
 }
 
 // reportTableSpecs are the stage tables the report shows, where they exist.
@@ -407,7 +412,9 @@ var reportTableSpecs = []repTableSpec{
 		source: filepath.Join(ensemblesDir, ensemblesTable), read: jsonAsTable,
 		skip: perCorruption, note: "Metrics and diversities as fractions; the accuracy per corruption and severity is in ensembles/ensembles.csv."},
 	{name: "correlations", title: "Ensembles: correlation of each diversity with each target", stage: 2,
-		source: filepath.Join(ensemblesDir, correlationsFile+".json"), read: jsonAsTable},
+		source: filepath.Join(ensemblesDir, correlationsFile+".json"), read: jsonAsTable,
+		skipRow: func(get func(string) string) bool { return strings.Contains(get("target"), "/") },
+		note:    "Targets per corruption and severity are in ensembles/correlations.csv."},
 	{name: "nas", title: "NAS ensembles", stage: 3, source: filepath.Join("nas", "nas.json"), read: jsonAsTable,
 		skip: perCorruption, note: "The accuracy per corruption and severity is in nas/nas.json."},
 	{name: "ncl", title: "NCL joint training", stage: 4, source: filepath.Join("ncl", "ncl.json"), read: jsonAsTable,
@@ -435,6 +442,17 @@ func (t *repTable) dropColumns(skip func(string) bool) {
 		t.Rows[i] = nr
 	}
 	t.Columns = cols
+}
+
+func (t *repTable) dropRows(skip func(get func(string) string) bool) {
+	t.Rows = slices.DeleteFunc(t.Rows, func(row []repValue) bool {
+		return skip(func(col string) string {
+			if j := slices.Index(t.Columns, col); j >= 0 && j < len(row) {
+				return row[j].text()
+			}
+			return ""
+		})
+	})
 }
 
 // findingsAsTable is one row per cell of every finding.
