@@ -158,12 +158,14 @@ func nclStage() Stage {
 	}
 	return Stage{
 		Number: 4, Name: "ncl", Inputs: []int{1, 2}, Outputs: outs,
+		// Stage 2's recipe is part of this one: it picks the architecture-diverse
+		// ensembles of finding 4 and the attribution method.
 		Recipe: func(c Config) any {
 			return struct {
 				Config
-				Attribution string    `json:"attribution"`
-				Recipe      NCLRecipe `json:"ncl_recipe"`
-			}{c.base(), c.ensembleRecipe().Attribution, c.nclRecipe()}
+				Ensembles EnsembleRecipe `json:"ensemble_recipe"`
+				Recipe    NCLRecipe      `json:"ncl_recipe"`
+			}{c.base(), c.ensembleRecipe(), c.nclRecipe()}
 		},
 		Run: runNCL,
 	}

@@ -48,6 +48,19 @@ func TestNCLRecipeDefaults(t *testing.T) {
 	if got := cfg.nclRecipe().Members; len(got) != 2 || got[0] != cfg.Models[0] {
 		t.Errorf("with one non-baseline model the members are %v, want both models", got)
 	}
+	// The stage's fingerprint follows its recipe; stages 1 and 2 do not.
+	a, c := Default(), Default()
+	c.NCL = &NCLRecipe{Gamma: 0.25}
+	if nclStage().Fingerprint(a) == nclStage().Fingerprint(c) {
+		t.Error("another γ, the same fingerprint of stage 4")
+	}
+	if individualStage().Fingerprint(a) != individualStage().Fingerprint(c) || ensemblesStage().Fingerprint(a) != ensemblesStage().Fingerprint(c) {
+		t.Error("the NCL recipe changed the fingerprint of stage 1 or 2")
+	}
+	c.NCL = &NCLRecipe{Gamma: 0.5}
+	if nclStage().Fingerprint(a) != nclStage().Fingerprint(c) {
+		t.Error("the default γ spelt out changed the fingerprint")
+	}
 	bad := NCLRecipe{Heuristics: []string{"dropout"}}.Resolved(Default())
 	if _, err := bad.grid(); err == nil {
 		t.Error("an unknown heuristic was accepted")
