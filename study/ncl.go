@@ -147,7 +147,15 @@ const (
 	figNCLDiversity  = "ncl_diversity"
 )
 
-// nclStage is stage 4: joint training with the NCL loss over λ and heuristics.
+// nclStage is stage 4: joint training with the NCL loss over λ and heuristics
+// (NCLRecipe). Each cell is its own resumable joint run,
+// RUN/ncl/<heuristic>/lambda<λ>_gamma<γ> (members/<i>_<model> inside are
+// ordinary run directories); every cell's mean-softmax ensemble is evaluated on
+// stage 1's clean and corrupted test set (member outputs cached in
+// RUN/ncl/cache) against the baseline's result, and compared with stage 2's
+// heterogeneous ensembles of the same size. It writes RUN/ncl/ncl.json and
+// ncl.csv (NCLTable), findings 3 and 4, and the figures ncl_resilience and
+// ncl_diversity (PNG and SVG) under RUN/figures.
 func nclStage() Stage {
 	outs := []string{filepath.Join(nclDir, nclTable+".json"), filepath.Join(nclDir, nclTable+".csv"),
 		findingPath("", 3, 4), findingPath("", 4, 4)}
