@@ -76,14 +76,7 @@ func nasTrainCmd() *cli.Command {
 			&cli.BoolFlag{Name: "resume", Usage: "continue the unfinished run in --out"},
 			deviceFlag(), threadsFlag(), workersFlag(),
 		},
-		Action: func(c *cli.Context) error {
-			if _, err := torchFlags(c); err != nil {
-				return err
-			}
-			workers, err := workersFlagValue(c)
-			if err != nil {
-				return err
-			}
+		Action: nasAction(func(ctx context.Context, c *cli.Context, workers int) error {
 			space, err := nasSpaceFlags(c)
 			if err != nil {
 				return err
@@ -103,8 +96,6 @@ func nasTrainCmd() *cli.Command {
 				Sandwich: c.Bool("sandwich"), Batch: c.Int("batch"), Momentum: c.Float64("momentum"),
 				WeightDecay: c.Float64("weight-decay"), Augment: aug, CalibImages: c.Int("calib-images"), Seed: c.Uint64("seed"),
 				Device: c.String("device"), Workers: workers, Threads: c.Int("threads")}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-			defer stop()
 			hist, err := nas.Train(ctx, cfg, c.String("out"), nas.TrainOptions{Resume: c.Bool("resume")})
 			if err != nil {
 				return err
@@ -115,7 +106,7 @@ func nasTrainCmd() *cli.Command {
 					"min_val_error": fmt.Sprintf("%.4f", h.MinError)}).Info("nas train: done")
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -209,16 +200,7 @@ func nasSearchCmd() *cli.Command {
 			&cli.IntFlag{Name: "batch", Value: 128},
 			deviceFlag(), threadsFlag(), workersFlag(),
 		},
-		Action: func(c *cli.Context) error {
-			if _, err := torchFlags(c); err != nil {
-				return err
-			}
-			workers, err := workersFlagValue(c)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-			defer stop()
+		Action: nasAction(func(ctx context.Context, c *cli.Context, workers int) error {
 			out := c.String("out")
 			r, err := nas.Search(ctx, c.String("supernet"), nas.SearchConfig{Population: c.Int("population"),
 				Generations: c.Int("generations"), Seed: c.Int64("seed"), CalibImages: c.Int("calib-images"),
@@ -239,7 +221,7 @@ func nasSearchCmd() *cli.Command {
 				fmt.Printf("%-32s  val error %.4f  %8.2f MMACs\n", p.Key, p.Error, float64(p.MACs)/1e6)
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -265,20 +247,11 @@ func nasExtractCmd() *cli.Command {
 			&cli.IntFlag{Name: "batch", Value: 128},
 			deviceFlag(), threadsFlag(), workersFlag(),
 		},
-		Action: func(c *cli.Context) error {
-			if _, err := torchFlags(c); err != nil {
-				return err
-			}
-			workers, err := workersFlagValue(c)
-			if err != nil {
-				return err
-			}
+		Action: nasAction(func(ctx context.Context, c *cli.Context, workers int) error {
 			g, err := nasGenomeFlags(c)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-			defer stop()
 			info, err := nas.Extract(ctx, c.String("supernet"), g, c.String("out"), nas.ExtractOptions{CalibImages: c.Int("calib-images"),
 				Batch: c.Int("batch"), Workers: workers, Device: c.String("device")})
 			if err != nil {
@@ -287,7 +260,7 @@ func nasExtractCmd() *cli.Command {
 			logrus.WithFields(logrus.Fields{"genome": info.Key, "arch": info.Arch, "macs": info.MACs, "params": info.Params,
 				"val_error": fmt.Sprintf("%.4f", info.ValError), "out": c.String("out")}).Info("nas extract: done")
 			return nil
-		},
+		}),
 	}
 }
 
@@ -353,20 +326,11 @@ func nasEnsembleCmd() *cli.Command {
   (mean of softmax): OUT/eval/eval.json and .csv, and each member's evaluation in
   OUT/eval/members/.`,
 		Flags: flags,
-		Action: func(c *cli.Context) error {
-			if _, err := torchFlags(c); err != nil {
-				return err
-			}
-			workers, err := workersFlagValue(c)
-			if err != nil {
-				return err
-			}
+		Action: nasAction(func(ctx context.Context, c *cli.Context, workers int) error {
 			sr, err := nas.ReadSearch(c.String("search"))
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-			defer stop()
 			out := c.String("out")
 			sel, err := nas.SelectEnsemble(ctx, c.String("supernet"), sr, nas.EnsembleConfig{K: c.Int("k"), Method: c.String("method"),
 				Metric: c.String("metric"), Floor: c.Float64("floor"), All: c.Bool("all"), AttribImages: c.Int("attrib-images"),
@@ -390,6 +354,23 @@ func nasEnsembleCmd() *cli.Command {
 				}
 			}
 			return runEnsembleEval(c)
-		},
+		}),
+	}
+}
+
+// nasAction wraps the action of a nas subcommand: it applies the libtorch flags,
+// reads --workers and runs run with a context that an interrupt cancels.
+func nasAction(run func(ctx context.Context, c *cli.Context, workers int) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if _, err := torchFlags(c); err != nil {
+			return err
+		}
+		workers, err := workersFlagValue(c)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		return run(ctx, c, workers)
 	}
 }
