@@ -89,28 +89,12 @@ func EvaluateCorruptions(ctx context.Context, net *nets.Net, meta Meta, clean da
 	if err != nil {
 		return nil, err
 	}
-	po := PredictOptions{Batch: o.Batch, Workers: o.Workers}
-	total, done := 1+len(names)*len(sevs), 0
-	step := func() {
-		done++
-		if o.Progress != nil {
-			o.Progress(done, total)
-		}
-	}
-	cp, err := Predict(ctx, net, clean, in, dev, po)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate clean: %w", err)
-	}
-	if o.Slice != nil {
-		o.Slice("", 0, cp)
-	}
-	step()
 	src := o.Source
 	if src == "" {
 		src = set.Dir
 	}
 	r := &corrupt.Result{Model: meta.Model, Arch: meta.Arch, Style: meta.Style, Width: meta.Width, Params: meta.Params,
-		Dataset: datasetName(meta.Dataset), Corruptions: src, CleanError: cp.ErrorRate(), Errors: map[string][]float64{}}
+		Dataset: datasetName(meta.Dataset), Corruptions: src, Errors: map[string][]float64{}}
 	if r.Params == 0 {
 		r.Params = net.Store.NumParams()
 	}
@@ -119,26 +103,25 @@ func EvaluateCorruptions(ctx context.Context, net *nets.Net, meta Meta, clean da
 		for i := range row {
 			row[i] = corrupt.NotEvaluated
 		}
-		for _, s := range sevs {
-			imgs, err := set.ReadRange(c, s, 0, n)
-			if err != nil {
-				return nil, fmt.Errorf("evaluate: %w", err)
-			}
-			ds, err := data.FromImages(imgs, labels, clean.ClassNames())
-			if err != nil {
-				return nil, fmt.Errorf("evaluate %s severity %d: %w", c, s, err)
-			}
-			p, err := Predict(ctx, net, ds, in, dev, po)
-			if err != nil {
-				return nil, fmt.Errorf("evaluate %s severity %d: %w", c, s, err)
-			}
-			row[s-1] = p.ErrorRate()
-			if o.Slice != nil {
-				o.Slice(c, s, p)
-			}
-			step()
-		}
 		r.Errors[c] = row
+	}
+	total, done := 1+len(names)*len(sevs), 0
+	got := func(c string, s int, p *Predictions) {
+		if c == "" {
+			r.CleanError = p.ErrorRate()
+		} else {
+			r.Errors[c][s-1] = p.ErrorRate()
+		}
+		if o.Slice != nil {
+			o.Slice(c, s, p)
+		}
+		done++
+		if o.Progress != nil {
+			o.Progress(done, total)
+		}
+	}
+	if err := evaluateSlices(ctx, net, clean, set, names, sevs, n, labels, in, dev, o.Batch, o.Workers, false, got); err != nil {
+		return nil, err
 	}
 	_ = r.FillCorruptionAccuracy() // incomplete sets give the mean over what is there
 	return r, nil
@@ -293,4 +276,61 @@ func EvaluateCheckpoint(ctx context.Context, e CheckpointEval) (*corrupt.Result,
 // beside its model file (model may be the file or its run directory).
 func DefaultEvalDir(model string) string {
 	return filepath.Join(filepath.Dir(modelPath(model)), "eval")
+}
+
+// DefaultEvalBatch is the batch size of EvaluateCorruptions when none is given:
+// batches run across slice boundaries, so a large batch costs no padding.
+const DefaultEvalBatch = 1024
+
+// evaluateSlices runs net over the clean slice (the first n images of clean) and
+// every corruption × severity of set, handing each slice's predictions to got in
+// that order (clean first, with corruption "" and severity 0). The slices of one
+// shape run as one stream of batches of batch images that cross slice boundaries
+// (the clean slice joins the stream when it has the set's shape), so that small
+// slices still make full batches and the per-batch costs are paid once per batch,
+// not once per slice. keepLogits keeps each slice's logits.
+func evaluateSlices(ctx context.Context, net *nets.Net, clean data.Dataset, set *corrupt.Set, names []string, sevs []int,
+	n int, labels []int32, in Input, dev torch.Device, batch, workers int, keepLogits bool,
+	got func(c string, s int, p *Predictions)) error {
+	if batch <= 0 {
+		batch = DefaultEvalBatch
+	}
+	var parts []stackSlice
+	for _, c := range names {
+		for _, s := range sevs {
+			parts = append(parts, stackSlice{name: fmt.Sprintf("%s severity %d", c, s), corruption: c, severity: s,
+				load: func() (data.Dataset, error) {
+					imgs, err := set.ReadRange(c, s, 0, n)
+					if err != nil {
+						return nil, err
+					}
+					return data.FromImages(imgs, labels, clean.ClassNames())
+				}})
+		}
+	}
+	cleanPart := stackSlice{name: "clean", load: func() (data.Dataset, error) { return clean, nil }}
+	emit := func(ss []stackSlice) func(k int, p *Predictions) {
+		return func(k int, p *Predictions) { got(ss[k].corruption, ss[k].severity, p) }
+	}
+	c, h, w := clean.Shape()
+	if c == set.Info.Channels && h == set.Info.Height && w == set.Info.Width {
+		all := append([]stackSlice{cleanPart}, parts...)
+		st := newSliceStack(all, n, c, h, w, labels, clean.ClassNames())
+		if err := predictStack(ctx, net, st, in, dev, batch, workers, keepLogits, emit(all)); err != nil {
+			return fmt.Errorf("evaluate %w", err)
+		}
+		return nil
+	}
+	st := newSliceStack([]stackSlice{cleanPart}, n, c, h, w, labels, clean.ClassNames())
+	if err := predictStack(ctx, net, st, in, dev, batch, workers, keepLogits, emit([]stackSlice{cleanPart})); err != nil {
+		return fmt.Errorf("evaluate %w", err)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	st = newSliceStack(parts, n, set.Info.Channels, set.Info.Height, set.Info.Width, labels, clean.ClassNames())
+	if err := predictStack(ctx, net, st, in, dev, batch, workers, keepLogits, emit(parts)); err != nil {
+		return fmt.Errorf("evaluate %w", err)
+	}
+	return nil
 }
