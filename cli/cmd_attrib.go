@@ -13,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/divres/divres/attrib"
-	"github.com/divres/divres/ensemble"
 	"github.com/divres/divres/internal/atomicfile"
 	"github.com/divres/divres/internal/npyfile"
 	"github.com/divres/divres/nets"
@@ -39,14 +38,7 @@ pixels. The noise tunnel methods (smoothgrad, smoothgrad_sq, vargrad) average
 gradient_shap draws its baselines from --baseline (a FILE.npy of shape (B, C, H, W)
 is the distribution) with --nt-samples samples (default 5) and --stdev noise
 (default 0).`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "arch", Usage: "architecture (see divres nets list)"},
-			&cli.StringFlag{Name: "style", Value: "cifar", Usage: "cifar or imagenet"},
-			&cli.Float64Flag{Name: "width", Value: 1, Usage: "width multiplier the weights were trained with"},
-			&cli.Int64Flag{Name: "classes", Usage: "number of classes"},
-			&cli.Int64Flag{Name: "in-channels", Usage: "input channels (default: the input array's)"},
-			&cli.StringFlag{Name: "weights", Usage: "safetensors file with PyTorch state_dict names"},
-			&cli.StringFlag{Name: "model", Usage: "a trained run `DIR` (or its model.safetensors) instead of --arch/--weights"},
+		Flags: append(modelFlags(),
 			&cli.StringFlag{Name: "in", Required: true, Usage: "input images: float32 .npy of shape (N, C, H, W)"},
 			&cli.StringFlag{Name: "targets", Usage: "classes to attribute: int64 .npy of shape (N,) (default: the predicted class)"},
 			&cli.StringFlag{Name: "method", Value: "saliency", Usage: "attribution method"},
@@ -68,7 +60,7 @@ is the distribution) with --nt-samples samples (default 5) and --stdev noise
 			&cli.StringFlag{Name: "png", Usage: "draw the first images with their maps overlaid into this PNG `FILE`"},
 			deviceFlag(),
 			threadsFlag(),
-		},
+		),
 		Action: runAttrib,
 	})
 }
@@ -101,9 +93,6 @@ func runAttrib(c *cli.Context) error {
 	}
 	defer in.Close()
 	n, ch, h, w := in.shape[0], in.shape[1], in.shape[2], in.shape[3]
-	if n == 0 {
-		return fmt.Errorf("%s: no images (shape %v)", c.String("in"), in.shape)
-	}
 	if !c.Bool("allow-nonfinite") {
 		bad, err := in.nonFiniteImages()
 		if err != nil {
@@ -170,83 +159,31 @@ func runAttrib(c *cli.Context) error {
 	return nil
 }
 
-// attribModel builds the model from --model or --arch/--weights.
+// attribModel builds the model from --model or --arch/--weights (the model flags
+// of predict). A run's model takes images of its training size, and its
+// normalisation goes inside the model, so that the maps are with respect to the
+// pixels.
 func attribModel(c *cli.Context, job *attribJob, dev torch.Device, ch, h, w int64) (*nets.Net, error) {
-	if p := c.String("model"); p != "" {
-		for _, f := range []string{"arch", "weights"} {
-			if c.IsSet(f) {
-				return nil, fmt.Errorf("--model and --%s exclude each other", f)
-			}
-		}
-		net, meta, err := ensemble.LoadModel(p, dev)
-		if err != nil {
-			return nil, err
-		}
-		if ch != int64(meta.InChannels) {
-			net.Close()
-			return nil, fmt.Errorf("%s: %d channels, the model takes %d", c.String("in"), ch, meta.InChannels)
-		}
-		if meta.InputSize > 0 && (h != int64(meta.InputSize) || w != int64(meta.InputSize)) {
-			net.Close()
-			return nil, fmt.Errorf("%s: images are %d×%d, the model takes %d×%d", c.String("in"), h, w, meta.InputSize, meta.InputSize)
-		}
-		m, err := attrib.Normalized(attrib.FromNet(net), meta.Mean, meta.Std)
-		if err != nil {
-			net.Close()
-			return nil, err
-		}
-		job.model, job.classes = m, net.Config.Classes
+	choice, err := modelFlagsValue(c)
+	if err != nil {
+		return nil, err
+	}
+	net, meta, err := choice.load(dev, ch, inputCheck(c.String("in"), ch, h, w))
+	if err != nil {
+		return nil, err
+	}
+	job.model, job.classes = attrib.FromNet(net), int64(meta.Classes)
+	if choice.Checkpoint == "" {
 		return net, nil
 	}
-	if c.String("arch") == "" || c.String("weights") == "" || c.Int64("classes") == 0 {
-		return nil, fmt.Errorf("give --model RUN_DIR, or --arch, --classes and --weights")
-	}
-	st, err := nets.ParseStyle(c.String("style"))
-	if err != nil {
-		return nil, fmt.Errorf("--style: %w", err)
-	}
-	spec, err := nets.Lookup(c.String("arch"))
-	if err != nil {
-		return nil, err
-	}
-	if !spec.Supports(st) {
-		return nil, fmt.Errorf("%s has no %s style", spec.Name, st)
-	}
-	if c.Int64("classes") < 1 {
-		return nil, fmt.Errorf("--classes %d: must be positive", c.Int64("classes"))
-	}
-	weights := c.String("weights")
-	if _, err := os.Stat(weights); err != nil {
-		return nil, fmt.Errorf("--weights: %w", err)
-	}
-	inCh := c.Int64("in-channels")
-	if inCh == 0 {
-		inCh = ch
-	}
-	if ch != inCh {
-		return nil, fmt.Errorf("%s: %d channels, but --in-channels is %d", c.String("in"), ch, inCh)
-	}
-	if m := spec.MinInput(st); h < m || w < m {
-		return nil, fmt.Errorf("%s: images are %d×%d; %s (%s style) needs at least %d×%d", c.String("in"), h, w, spec.Name, st, m, m)
-	}
-	cfg := nets.Config{Style: st, Width: c.Float64("width"), InChannels: inCh, Classes: c.Int64("classes"), Size: h}
-	net, err := nets.NewUninitialized(spec.Name, cfg, dev)
-	if err != nil {
-		return nil, err
-	}
-	if fs, ok := net.Model.(nets.FixedSizer); ok {
-		if s := fs.FixedInputSize(); h != s || w != s {
-			net.Close()
-			return nil, fmt.Errorf("%s: images are %d×%d; %s (%s style) takes only %d×%d", c.String("in"), h, w, spec.Name, st, s, s)
-		}
-	}
-	if _, err := net.Store.Load(weights, true); err != nil {
+	if meta.InputSize > 0 && (h != int64(meta.InputSize) || w != int64(meta.InputSize)) {
 		net.Close()
-		return nil, fmt.Errorf("weights for %s (%s style, width %g, %d classes, %d input channels): %w",
-			spec.Name, st, cfg.Width, cfg.Classes, cfg.InChannels, err)
+		return nil, fmt.Errorf("%s: images are %d×%d, the model takes %d×%d", c.String("in"), h, w, meta.InputSize, meta.InputSize)
 	}
-	net.Store.SetTraining(false)
-	job.model, job.classes = attrib.FromNet(net), cfg.Classes
+	if job.model, err = attrib.Normalized(job.model, meta.Mean, meta.Std); err != nil {
+		net.Close()
+		return nil, err
+	}
 	return net, nil
 }
 

@@ -41,8 +41,8 @@ type npyInput struct {
 	pos   int64 // next element
 }
 
-// openNpyInput opens a float32 (N, C, H, W) array through the project's guarded
-// .npy reader.
+// openNpyInput opens a float32 (N, C, H, W) array of at least one image through
+// the project's guarded .npy reader.
 func openNpyInput(path string) (*npyInput, error) {
 	f, err := npyfile.Open(path)
 	if err != nil {
@@ -55,6 +55,10 @@ func openNpyInput(path string) (*npyInput, error) {
 	if len(f.Shape) != 4 {
 		f.Close()
 		return nil, fmt.Errorf("read %s: shape %v, want 4 dimensions (N, C, H, W)", path, f.Shape)
+	}
+	if f.Shape[0] == 0 {
+		f.Close()
+		return nil, fmt.Errorf("%s: no images (shape %v)", path, f.Shape)
 	}
 	in := &npyInput{f: f}
 	for _, d := range f.Shape {
@@ -100,6 +104,29 @@ func (in *npyInput) nonFiniteImages() (int64, error) {
 	return count, nil
 }
 
+// inputCheck is the check of modelChoice.load for the images of path (ch
+// channels, h×w): the model takes that many channels and images of that size.
+func inputCheck(path string, ch, h, w int64) func(*nets.Net, ensemble.Meta) error {
+	return func(net *nets.Net, meta ensemble.Meta) error {
+		if int64(meta.InChannels) != ch {
+			return fmt.Errorf("%s: %d channels, but the model %s takes %d", path, ch, meta.Model, meta.InChannels)
+		}
+		spec, err := nets.Lookup(meta.Arch)
+		if err != nil {
+			return err
+		}
+		if m := spec.MinInput(nets.Style(meta.Style)); h < m || w < m {
+			return fmt.Errorf("%s: images are %d×%d; %s (%s style) needs at least %d×%d", path, h, w, spec.Name, meta.Style, m, m)
+		}
+		if fs, ok := net.Model.(nets.FixedSizer); ok {
+			if s := fs.FixedInputSize(); h != s || w != s {
+				return fmt.Errorf("%s: images are %d×%d; %s (%s style) takes only %d×%d", path, h, w, spec.Name, meta.Style, s, s)
+			}
+		}
+		return nil
+	}
+}
+
 func predict(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return fmt.Errorf("predict: unexpected argument %q", c.Args().First())
@@ -122,9 +149,6 @@ func predict(c *cli.Context) error {
 	}
 	defer in.Close()
 	n, ch, h, w := in.shape[0], in.shape[1], in.shape[2], in.shape[3]
-	if n == 0 {
-		return fmt.Errorf("%s: no images (shape %v)", c.String("in"), in.shape)
-	}
 	bad, err := in.nonFiniteImages()
 	if err != nil {
 		return err
@@ -135,25 +159,7 @@ func predict(c *cli.Context) error {
 	if choice.InChannels != 0 && ch != choice.InChannels {
 		return fmt.Errorf("%s: %d channels, but --in-channels is %d", c.String("in"), ch, choice.InChannels)
 	}
-	check := func(net *nets.Net, meta ensemble.Meta) error {
-		if int64(meta.InChannels) != ch {
-			return fmt.Errorf("%s: %d channels, but the model %s takes %d", c.String("in"), ch, meta.Model, meta.InChannels)
-		}
-		spec, err := nets.Lookup(meta.Arch)
-		if err != nil {
-			return err
-		}
-		if m := spec.MinInput(nets.Style(meta.Style)); h < m || w < m {
-			return fmt.Errorf("%s: images are %d×%d; %s (%s style) needs at least %d×%d", c.String("in"), h, w, spec.Name, meta.Style, m, m)
-		}
-		if fs, ok := net.Model.(nets.FixedSizer); ok {
-			if s := fs.FixedInputSize(); h != s || w != s {
-				return fmt.Errorf("%s: images are %d×%d; %s (%s style) takes only %d×%d", c.String("in"), h, w, spec.Name, meta.Style, s, s)
-			}
-		}
-		return nil
-	}
-	net, meta, err := choice.load(dev, ch, check)
+	net, meta, err := choice.load(dev, ch, inputCheck(c.String("in"), ch, h, w))
 	if err != nil {
 		return err
 	}

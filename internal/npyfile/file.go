@@ -75,18 +75,35 @@ func (f *File) ReadBytes(p []byte, off int64) error {
 	return nil
 }
 
-// ReadInts reads elements [from, to) as int64 (booleans read 0 and 1; uint64 values
-// beyond 2⁶³ read negative).
-func (f *File) ReadInts(from, to int64) ([]int64, error) {
-	if f.Kind == 'f' {
-		return nil, Errorf("read %s: dtype %s is a float type, want integers", f.name, f.Descr)
-	}
+// readElems returns the bytes of elements [from, to), checking the range.
+func (f *File) readElems(from, to int64) ([]byte, error) {
 	if from < 0 || to < from || to > f.Elems() {
 		return nil, fmt.Errorf("read %s: elements [%d, %d) outside [0, %d)", f.name, from, to, f.Elems())
 	}
 	sz := int64(f.Size)
 	raw := make([]byte, (to-from)*sz)
 	if err := f.ReadBytes(raw, from*sz); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// byteOrder is the byte order of the array's elements.
+func (h Header) byteOrder() binary.ByteOrder {
+	if h.BigEndian {
+		return binary.BigEndian
+	}
+	return binary.LittleEndian
+}
+
+// ReadInts reads elements [from, to) as int64 (booleans read 0 and 1; uint64 values
+// beyond 2⁶³ read negative).
+func (f *File) ReadInts(from, to int64) ([]int64, error) {
+	if f.Kind == 'f' {
+		return nil, Errorf("read %s: dtype %s is a float type, want integers", f.name, f.Descr)
+	}
+	raw, err := f.readElems(from, to)
+	if err != nil {
 		return nil, err
 	}
 	return decodeInts(raw, f.Header), nil
@@ -98,18 +115,11 @@ func (f *File) ReadFloat32s(from, to int64) ([]float32, error) {
 	if f.Kind != 'f' {
 		return nil, Errorf("read %s: dtype %s is not a float type (want float32 or float64)", f.name, f.Descr)
 	}
-	if from < 0 || to < from || to > f.Elems() {
-		return nil, fmt.Errorf("read %s: elements [%d, %d) outside [0, %d)", f.name, from, to, f.Elems())
-	}
-	sz := int64(f.Size)
-	raw := make([]byte, (to-from)*sz)
-	if err := f.ReadBytes(raw, from*sz); err != nil {
+	raw, err := f.readElems(from, to)
+	if err != nil {
 		return nil, err
 	}
-	var bo binary.ByteOrder = binary.LittleEndian
-	if f.BigEndian {
-		bo = binary.BigEndian
-	}
+	bo := f.byteOrder()
 	out := make([]float32, to-from)
 	if f.Size == 4 {
 		for i := range out {
@@ -129,10 +139,7 @@ func (f *File) ReadFloat32s(from, to int64) ([]float32, error) {
 
 // decodeInts converts raw elements of h's type to int64.
 func decodeInts(raw []byte, h Header) []int64 {
-	var bo binary.ByteOrder = binary.LittleEndian
-	if h.BigEndian {
-		bo = binary.BigEndian
-	}
+	bo := h.byteOrder()
 	out := make([]int64, len(raw)/h.Size)
 	signed := h.Kind == 'i'
 	for i := range out {

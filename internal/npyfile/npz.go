@@ -3,7 +3,6 @@ package npyfile
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -92,18 +91,11 @@ func (f *File) ReadFloat64s(from, to int64) ([]float64, error) {
 	if f.Kind != 'f' || (f.Size != 4 && f.Size != 8) {
 		return nil, Errorf("read %s: dtype %s is not float32 or float64", f.name, f.Descr)
 	}
-	if from < 0 || to < from || to > f.Elems() {
-		return nil, fmt.Errorf("read %s: elements [%d, %d) outside [0, %d)", f.name, from, to, f.Elems())
-	}
-	sz := int64(f.Size)
-	raw := make([]byte, (to-from)*sz)
-	if err := f.ReadBytes(raw, from*sz); err != nil {
+	raw, err := f.readElems(from, to)
+	if err != nil {
 		return nil, err
 	}
-	var bo binary.ByteOrder = binary.LittleEndian
-	if f.BigEndian {
-		bo = binary.BigEndian
-	}
+	bo := f.byteOrder()
 	out := make([]float64, to-from)
 	if f.Size == 4 {
 		for i := range out {
