@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -298,18 +299,28 @@ func TestStudySlurm(t *testing.T) {
 		t.Fatalf("jobs %+v: want a 4-task training array and the collecting cell after it", jobs.Jobs)
 	}
 
-	// Kill a training cell while it runs.
+	// Kill a training cell while it runs: suspend its job (SIGSTOP), check that
+	// the cell has not finished (else try another), then cancel it.
 	train := jobs.Jobs[0]
 	killed := ""
+	tried := map[string]bool{}
 	deadline := time.Now().Add(60 * time.Second)
 	for killed == "" {
-		if time.Now().After(deadline) {
-			t.Fatal("no training cell was seen running in 60 s")
+		if time.Now().After(deadline) || len(tried) == len(train.Cells) {
+			t.Fatalf("no training cell could be caught running in 60 s (tried %v)", tried)
 		}
 		q := queue(t)
 		for i, c := range train.Cells {
 			task := fmt.Sprintf("%s_%d", train.ID, train.Tasks[i])
-			if q[task] != "RUNNING" {
+			if q[task] != "RUNNING" || tried[c] {
+				continue
+			}
+			tried[c] = true
+			if out, err := exec.Command("scontrol", "suspend", task).CombinedOutput(); err != nil {
+				continue // it ended meanwhile
+			} else if states, _ := cellStates(t, run); states[c] == "done" {
+				t.Logf("%s finished before it was suspended (%s); trying another", c, out)
+				exec.Command("scontrol", "resume", task).Run()
 				continue
 			}
 			if out, err := exec.Command("scancel", task).CombinedOutput(); err != nil {
@@ -333,6 +344,9 @@ func TestStudySlurm(t *testing.T) {
 	}
 	if states[killed] != "failed" || states["1/individual"] != "blocked" || states["2/ensembles"] != "not submitted" {
 		t.Fatalf("after killing %s: states %v, want it failed and 1/individual blocked", killed, states)
+	}
+	if _, out := cellStates(t, run); !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(killed) + `\s+failed\s+\S+\s+CANCELLED`).MatchString(out) {
+		t.Errorf("--status does not show %s cancelled:\n%s", killed, out)
 	}
 
 	if out, err := runDivres(t, "study", "--out", run, "--retry-failed", "--stages", "1"); err != nil || !strings.Contains(out, "job ") {

@@ -363,13 +363,18 @@ func (p *Plan) slurmStates(ctx context.Context, so SlurmOptions, jobs slurmJobs)
 	// two has written its outputs before.
 	queue := map[string]string{}
 	if len(jobs.Jobs) > 0 {
-		out, err := so.command(ctx, "squeue", "--me", "--noheader", "--array", "--format=%i|%T")
+		out, err := so.command(ctx, "squeue", "--me", "--noheader", "--array", "--format=%i|%T|%r")
 		if err != nil {
 			return nil, fmt.Errorf("study: slurm: %w", err)
 		}
 		for _, line := range strings.Split(out, "\n") {
-			if id, state, ok := strings.Cut(strings.TrimSpace(line), "|"); ok {
-				queue[id] = state
+			if f := strings.Split(strings.TrimSpace(line), "|"); len(f) == 3 {
+				queue[f[0]] = f[1]
+				if f[1] == "PENDING" && f[2] == "DependencyNeverSatisfied" {
+					// Behind a job that ended badly even if its cell is done
+					// (killed after it wrote its outputs).
+					queue[f[0]] = "BLOCKED"
+				}
 			}
 		}
 	}
@@ -385,6 +390,8 @@ func (p *Plan) slurmStates(ctx context.Context, so SlurmOptions, jobs slurmJobs)
 			st.State = SlurmDone
 		case st.Job == "":
 			st.State = SlurmNotSubmitted
+		case inQueue && q == "BLOCKED":
+			st.State, st.Detail = SlurmBlocked, "its dependency can never be satisfied"
 		case inQueue && q == "PENDING":
 			st.State, st.Detail = SlurmQueued, ""
 			for _, d := range c.Deps {
