@@ -41,6 +41,7 @@ func init() {
 			&cli.StringFlag{Name: "frost-dir", Usage: "generate: `DIR` of the original frost images (default: procedural)"},
 			&cli.StringFlag{Name: "cache", Usage: "generate: cache `DIR` of generated sets (default: " + ensemble.DefaultCacheDir() + ")"},
 			&cli.IntFlag{Name: "batch", Value: 256, Usage: "images per forward pass"},
+			allowNonFiniteFlag("evaluate"),
 			deviceFlag(), threadsFlag(), workersFlag(),
 		},
 		Action: runEval,
@@ -89,6 +90,9 @@ func runEval(c *cli.Context) error {
 		e.Generate = true
 		e.Generation = ensemble.GenerateOptions{Seed: c.Uint64("seed"), RNG: mode, FrostDir: c.String("frost-dir"),
 			CacheDir: c.String("cache")}
+	}
+	if err := checkFiniteWeights(e.Model, c.Bool("allow-nonfinite"), "evaluates"); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

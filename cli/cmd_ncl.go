@@ -98,6 +98,7 @@ func init() {
 			&cli.StringFlag{Name: "prediction-cache", Usage: "cache `DIR` of member outputs (default: " + ensemble.DefaultPredictionCacheDir() + ")"},
 			&cli.IntFlag{Name: "diversity-images", Value: 500, Usage: "clean test images for the attribution diversity"},
 			&cli.IntFlag{Name: "eval-batch", Value: 256, Usage: "images per forward pass in evaluation"},
+			allowNonFiniteFlag("resume a cell or compare"),
 			deviceFlag(), threadsFlag(), workersFlag(),
 		},
 		Action: runNCL,
@@ -294,6 +295,11 @@ func runNCL(c *cli.Context) error {
 				return fmt.Errorf("--compare: an ensemble needs at least 2 members, got %q", e)
 			}
 			refs = append(refs, ds)
+			for _, d := range ds {
+				if err := checkFiniteWeights(d, c.Bool("allow-nonfinite"), "compares with"); err != nil {
+					return fmt.Errorf("--compare: %w", err)
+				}
+			}
 		}
 	}
 	out := c.String("out")
@@ -309,6 +315,9 @@ func runNCL(c *cli.Context) error {
 		cfg := ensemble.JointConfig{Train: base, Members: members, Loss: ensemble.NCLCell(cell).Loss()}
 		logrus.WithFields(logrus.Fields{"cell": fmt.Sprintf("%d/%d", i+1, len(cells)), "heuristic": cell.Heuristic,
 			"lambda": cell.Lambda, "gamma": cell.Gamma, "dir": dir}).Info("ncl: cell")
+		if err := checkFiniteWeights(filepath.Join(dir, ensemble.TrainStateFile), c.Bool("allow-nonfinite"), "resumes from"); err != nil {
+			return err
+		}
 		res, err := ensemble.TrainJoint(ctx, cfg, dir, ensemble.TrainOptions{Resume: true, Progress: mode})
 		if err != nil {
 			if errors.Is(err, context.Canceled) {

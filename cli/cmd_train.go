@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -59,6 +60,7 @@ func init() {
 			&cli.Uint64Flag{Name: "init-seed", Usage: "seed of the weights alone (default: --seed); a jointly trained member's seed"},
 			deviceFlag(), ampFlag(), workersFlag(), threadsFlag(),
 			&cli.BoolFlag{Name: "resume", Usage: "continue the unfinished run in --out"},
+			allowNonFiniteFlag("resume (--resume)"),
 			&cli.StringFlag{Name: "progress", Value: "auto", Usage: "auto, bar, log or off"},
 		},
 		Action: runTrain,
@@ -128,6 +130,11 @@ func runTrain(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	out := c.String("out")
+	if c.Bool("resume") {
+		if err := checkFiniteWeights(filepath.Join(out, ensemble.TrainStateFile), c.Bool("allow-nonfinite"), "resumes from"); err != nil {
+			return err
+		}
+	}
 	res, err := ensemble.Train(ctx, cfg, out, ensemble.TrainOptions{Resume: c.Bool("resume"), Progress: mode})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/divres/divres/data"
 	"github.com/divres/divres/internal/npyfile"
+	"github.com/divres/divres/torch"
 )
 
 // TestMain runs the command line instead of the tests when the harness starts
@@ -784,7 +785,9 @@ func TestHarnessOutputs(t *testing.T) {
 }
 
 // TestHarnessNonFinite checks that predict warns with the count of images
-// holding NaN or Inf, and that attrib refuses them unless --allow-nonfinite.
+// holding NaN or Inf, that attrib refuses them unless --allow-nonfinite, and
+// that eval, train --resume and ncl --compare refuse checkpoints holding NaN
+// weights unless --allow-nonfinite (their images are uint8 and cannot).
 func TestHarnessNonFinite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("harness runs subprocesses")
@@ -815,4 +818,69 @@ func TestHarnessNonFinite(t *testing.T) {
 	if code, stderr = runChild(t, "attrib", "--model", f.run, "--in", bad, "--allow-nonfinite", "--out", maps); code != 0 {
 		t.Errorf("attrib --allow-nonfinite: exit %d:\n%s", code, stderr)
 	}
+
+	// A run whose weights and training state hold a NaN: eval, train --resume
+	// and ncl --compare refuse it unless --allow-nonfinite.
+	nanRun := filepath.Join(dir, "nanrun")
+	if err := copyDir(f.run, nanRun); err != nil {
+		t.Fatal(err)
+	}
+	model, state := filepath.Join(nanRun, "model.safetensors"), filepath.Join(nanRun, "train_state.safetensors")
+	poisonWeights(t, model)
+	poisonWeights(t, state)
+	evalOut := filepath.Join(dir, "eval")
+	evalArgs := []string{"eval", "--model", nanRun, "--corruptions", "generate", "--corruption-list", "gaussian_noise",
+		"--severities", "1", "--test-subset", "2", "--cache", filepath.Join(dir, "sets"), "--out", evalOut}
+	code, stderr = runChild(t, evalArgs...)
+	if checkFailure(t, code, stderr, model) && !strings.Contains(stderr, "weight tensors hold NaN or Inf (non-finite values: 1)") {
+		t.Errorf("eval: %s", stderr)
+	}
+	if _, err := os.Stat(evalOut); err == nil {
+		t.Error("eval wrote results for a refused model")
+	}
+	if code, stderr = runChild(t, append(evalArgs, "--allow-nonfinite")...); code != 0 {
+		t.Errorf("eval --allow-nonfinite: exit %d:\n%s", code, stderr)
+	}
+	before := listing(t, nanRun)
+	code, stderr = runChild(t, "train", "--arch", "lenet", "--width", "0.5", "--data", "fashion-mnist", "--out", nanRun,
+		"--epochs", "1", "--batch", "8", "--subset", "8", "--val-limit", "8", "--device", "cpu", "--progress", "off", "--resume")
+	if checkFailure(t, code, stderr, state) && !strings.Contains(stderr, "--allow-nonfinite resumes from it anyway") {
+		t.Errorf("train --resume: %s", stderr)
+	}
+	if after := listing(t, nanRun); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Error("train --resume changed the refused run")
+	}
+	sweep := filepath.Join(dir, "sweep")
+	code, stderr = runChild(t, "ncl", "--members", "lenet:0.5,lenet:0.5", "--data", "fashion-mnist", "--epochs", "1",
+		"--subset", "8", "--corruptions", "generate", "--compare", f.run+","+nanRun, "--device", "cpu", "--out", sweep)
+	if checkFailure(t, code, stderr, model) && !strings.Contains(stderr, "--compare: ") {
+		t.Errorf("ncl --compare: %s", stderr)
+	}
+	if _, err := os.Stat(sweep); err == nil {
+		t.Error("ncl created the sweep directory for a refused --compare")
+	}
+}
+
+// poisonWeights sets the first element of the first float32 tensor of a
+// safetensors file to NaN.
+func poisonWeights(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := torch.ReadSafetensorsHeader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range h.Entries {
+		if e.DType == torch.Float32 && e.End > e.Begin {
+			binary.LittleEndian.PutUint32(b[h.DataOffset+e.Begin:], math.Float32bits(float32(math.NaN())))
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("%s has no float32 tensor", path)
 }
