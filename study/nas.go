@@ -44,7 +44,8 @@ import (
 type NASRecipe struct {
 	// DepthEpochs and WidthEpochs are the epochs of the two phases of
 	// progressive shrinking (elastic depth, then depth and width; default 1 and
-	// 1), at the peak learning rates DepthLR (0.01) and WidthLR (0.005).
+	// 1), at the peak learning rates DepthLR (0.005) and WidthLR (0.002): low, so
+	// that the short run keeps the accuracy of the full network.
 	DepthEpochs int     `json:"depth_epochs,omitempty"`
 	WidthEpochs int     `json:"width_epochs,omitempty"`
 	DepthLR     float64 `json:"depth_lr,omitempty"`
@@ -96,8 +97,8 @@ func (n NASRecipe) Resolved(Config) NASRecipe {
 	}
 	def(&n.DepthEpochs, 1)
 	def(&n.WidthEpochs, 1)
-	deff(&n.DepthLR, 0.01)
-	deff(&n.WidthLR, 0.005)
+	deff(&n.DepthLR, 0.005)
+	deff(&n.WidthLR, 0.002)
 	def(&n.Divisor, nas.ResNet50Space().Divisor)
 	def(&n.Batch, 64)
 	deff(&n.ValFraction, 0.1)
@@ -328,8 +329,9 @@ func runNAS(ctx context.Context, r *Run) error {
 	}
 
 	// 4. Evaluate the ensembles on the study's test set like stage 2.
-	res := &NASResult{Recipe: rec, PoolFronts: fronts, PoolSize: len(pool), Floor: floor, Candidates: len(sr.Candidates), ParetoSize: len(sr.Pareto), FullMACs: sr.FullMACs,
-		FullError: sr.FullError, Hypervolume: sr.Hypervolume, Resamples: cfg.bootstrap(), Level: confidence, Seed: cfg.Seed}
+	res := &NASResult{Recipe: rec, PoolFronts: fronts, PoolSize: len(pool), Floor: floor, Candidates: len(sr.Candidates),
+		ParetoSize: len(sr.Pareto), FullMACs: sr.FullMACs, FullError: sr.FullError, Hypervolume: sr.Hypervolume,
+		Resamples: cfg.bootstrap(), Level: confidence, Seed: cfg.Seed}
 	res.Base, res.Supernet, res.Search = relTo(r.Dir, baseDir), relTo(r.Dir, supDir), relTo(r.Dir, searchDir)
 	if len(hist) > 0 {
 		res.MaxError, res.MinError = hist[len(hist)-1].MaxError, hist[len(hist)-1].MinError

@@ -194,3 +194,37 @@ func nasReadFile(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// The pool is the Pareto front widened by the next fronts until PoolSize
+// sub-networks reach the floor; the floor drops to the K-th best accuracy when
+// fewer reach it.
+func TestNASPool(t *testing.T) {
+	c := func(key string, e float64, macs int64) nas.Candidate {
+		return nas.Candidate{Key: key, Error: e, MACs: macs}
+	}
+	// Front 1: a, b, d; front 2: c and e (both dominated by a).
+	sr := &nas.SearchResult{Candidates: []nas.Candidate{c("a", 0.20, 10), c("b", 0.29, 5), c("c", 0.25, 12), c("d", 0.50, 1), c("e", 0.22, 20)}}
+	for _, tc := range []struct {
+		rec          NASRecipe
+		pool, fronts int
+		floor        float64
+		rankC        int
+	}{
+		{NASRecipe{K: 2, Margin: 0.1, PoolSize: 2}, 3, 1, 0.7, -1},
+		{NASRecipe{K: 2, Margin: 0.1, PoolSize: 3}, 5, 2, 0.7, 1},
+		{NASRecipe{K: 3, Margin: 0.01, PoolSize: 6}, 5, 2, 0.75, 1},
+	} {
+		pool, rank, fronts, floor, err := nasPool(sr, tc.rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ok := rank["c"]
+		if len(pool) != tc.pool || fronts != tc.fronts || math.Abs(floor-tc.floor) > 1e-9 || rank["a"] != 0 || rank["d"] != 0 ||
+			(tc.rankC < 0) == ok || (ok && r != tc.rankC) {
+			t.Errorf("%+v: pool of %d in %d fronts, floor %v, ranks %v", tc.rec, len(pool), fronts, floor, rank)
+		}
+	}
+	if _, _, _, _, err := nasPool(sr, NASRecipe{K: 6, Margin: 0.1, PoolSize: 6}); err == nil {
+		t.Error("6 members from 5 sub-networks accepted")
+	}
+}
