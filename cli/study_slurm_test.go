@@ -82,10 +82,13 @@ func startSlurm(t *testing.T) *slurmCluster {
 	if out, err := exec.Command("mungekey", "--create", "--keyfile", key).CombinedOutput(); err != nil {
 		t.Fatalf("mungekey: %v: %s", err, out)
 	}
+	// slurmctld must find its host in SlurmctldHost (by the short name); the
+	// node is named on slurmd's command line.
 	host, err := os.Hostname()
 	if err != nil {
 		t.Fatal(err)
 	}
+	host, _, _ = strings.Cut(host, ".")
 	conf := fmt.Sprintf(`ClusterName=divrestest
 SlurmctldHost=%[1]s(127.0.0.1)
 SlurmctldPort=%[3]d
@@ -111,7 +114,8 @@ SelectTypeParameters=CR_CPU
 MpiDefault=none
 ReturnToService=2
 MinJobAge=600
-NodeName=%[1]s NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
+SlurmdParameters=config_overrides
+NodeName=divres0 NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 `, host, dir, freePort(t), freePort(t), socket)
 	if err := os.WriteFile(sc.conf, []byte(conf), 0o644); err != nil {
@@ -144,7 +148,7 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 		time.Sleep(100 * time.Millisecond)
 	}
 	start("slurmctld.out", "slurmctld", "-D", "-i", "-f", sc.conf)
-	start("slurmd.out", "slurmd", "-D", "-f", sc.conf)
+	start("slurmd.out", "slurmd", "-D", "-N", "divres0", "-f", sc.conf)
 	deadline := time.Now().Add(40 * time.Second)
 	for {
 		out, err := exec.Command("sinfo", "--noheader", "--format=%T").CombinedOutput()
