@@ -1,6 +1,7 @@
 package ensemble
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -9,12 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/data"
@@ -229,10 +233,16 @@ func FingerprintDataset(ds data.Dataset) (string, error) {
 // PredictionCache keeps members' outputs on disk so that each member runs over each
 // input slice once: entries are DIR/<checkpoint hash>/<input fingerprint>/ with
 // probs.npy, logits.npy (float32, N×C), features.npy (float32, N×D, when kept) and
-// outputs.json (sizes, labels; written last, so an entry without it is incomplete).
-// Every file is written atomically.
+// outputs.json (sizes, labels, the size and SHA-256 of each array file; written
+// last, so an entry without it is incomplete). Every file is written atomically.
+// An entry read back is checked against outputs.json (sizes, checksums, shapes,
+// the count of non-finite values, the slice's labels); one that fails is
+// recomputed with a warning.
 type PredictionCache struct {
-	Dir    string
+	Dir string
+	// Log receives the warnings about entries recomputed (nil: logrus's
+	// standard logger).
+	Log    logrus.FieldLogger
 	passes atomic.Int64
 }
 
@@ -277,9 +287,36 @@ type entryInfo struct {
 	Labels     []int64 `json:"labels"`
 	Checkpoint string  `json:"checkpoint"`
 	Input      string  `json:"input"`
+	// Files describe each array file as written.
+	Files map[string]fileSum `json:"files"`
 }
 
-const entryFormat = "divres-outputs-1"
+// fileSum is the size and SHA-256 of a cached array file and the number of NaN
+// or Inf values it held when written.
+type fileSum struct {
+	Size      int64  `json:"size"`
+	SHA256    string `json:"sha256"`
+	NonFinite int64  `json:"nonfinite"`
+}
+
+func sumOf(b []byte) fileSum {
+	h := sha256.Sum256(b)
+	return fileSum{Size: int64(len(b)), SHA256: hex.EncodeToString(h[:])}
+}
+
+func countNonFinite(v []float32) int64 {
+	var n int64
+	for _, x := range v {
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			n++
+		}
+	}
+	return n
+}
+
+// entryFormat names the layout of outputs.json (2: with the checksums of the
+// arrays; entries of format 1 are recomputed).
+const entryFormat = "divres-outputs-2"
 
 // Outputs returns every member's outputs on every slice, out[m][s], from the cache,
 // running a member's model (loaded once, on device dev) only over the slices whose
@@ -314,13 +351,12 @@ func (c *PredictionCache) Outputs(ctx context.Context, members []PoolMember, ins
 			dir := filepath.Join(c.Dir, m.Hash[:24], fp[:24])
 			r, err := readEntry(dir, m, fp, o.Logits, wantF)
 			if err == nil {
-				if r.N != ds.Len() {
-					err = fmt.Errorf("cached entry %s has %d samples, the slice %d", dir, r.N, ds.Len())
-				}
+				err = checkEntryLabels(dir, r, ds)
 			}
 			if err != nil {
 				if !errors.Is(err, os.ErrNotExist) {
-					return nil, fmt.Errorf("ensemble: prediction cache: %w (delete the entry to recompute)", err)
+					c.logger().WithField("member", m.Name()).WithField("slice", in.Slice.String()).
+						Warnf("prediction cache: %v; recomputing the entry", err)
 				}
 				if netsByMember[mi] == nil {
 					net, _, err := LoadModel(m.Dir, dev)
@@ -357,6 +393,28 @@ func (c *PredictionCache) Outputs(ctx context.Context, members []PoolMember, ins
 		}
 	}
 	return out, nil
+}
+
+// logger is c.Log or logrus's standard logger.
+func (c *PredictionCache) logger() logrus.FieldLogger {
+	if c.Log != nil {
+		return c.Log
+	}
+	return logrus.StandardLogger()
+}
+
+// checkEntryLabels checks that a cached entry holds one output per image of ds
+// and the labels of ds.
+func checkEntryLabels(dir string, r *Outputs, ds data.Dataset) error {
+	if r.N != ds.Len() {
+		return fmt.Errorf("cached entry %s has %d samples, the slice %d", dir, r.N, ds.Len())
+	}
+	for i, l := range r.Labels {
+		if l != int64(ds.Label(i)) {
+			return fmt.Errorf("cached entry %s: label %d of image %d, the slice has %d", dir, l, i, ds.Label(i))
+		}
+	}
+	return nil
 }
 
 // run computes a model's outputs on ds: softmax probabilities, logits and (when
@@ -423,8 +481,27 @@ func writeEntry(dir string, m PoolMember, s Slice, fp string, r *Outputs) error 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("prediction cache: %w", err)
 	}
+	// A rewrite interrupted before outputs.json is a plain miss.
+	if err := os.Remove(filepath.Join(dir, "outputs.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("prediction cache: %w", err)
+	}
+	sums := map[string]fileSum{}
 	write := func(name string, shape []int, v []float32) error {
-		return atomicfile.Write(filepath.Join(dir, name), func(w io.Writer) error { return npyfile.WriteFloat32(w, shape, v) })
+		var b bytes.Buffer
+		if err := npyfile.WriteFloat32(&b, shape, v); err != nil {
+			return err
+		}
+		sum := sumOf(b.Bytes())
+		sum.NonFinite = countNonFinite(v)
+		sums[name] = sum
+		path := filepath.Join(dir, name)
+		// A damaged entry may hold something else than a file there.
+		if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+			if err := os.RemoveAll(path); err != nil {
+				return err
+			}
+		}
+		return atomicfile.WriteFile(path, b.Bytes())
 	}
 	if err := write("probs.npy", []int{r.N, r.Classes}, r.Probs); err != nil {
 		return fmt.Errorf("prediction cache: %w", err)
@@ -438,7 +515,7 @@ func writeEntry(dir string, m PoolMember, s Slice, fp string, r *Outputs) error 
 		}
 	}
 	info := entryInfo{Format: entryFormat, Member: m.Dir, Slice: s.String(), N: r.N, Classes: r.Classes, D: r.D,
-		Labels: r.Labels, Checkpoint: m.Hash, Input: fp}
+		Labels: r.Labels, Checkpoint: m.Hash, Input: fp, Files: sums}
 	b, err := json.Marshal(info)
 	if err != nil {
 		return err
@@ -469,17 +546,45 @@ func readEntry(dir string, m PoolMember, fp string, logits, features bool) (*Out
 	if features && info.D == 0 {
 		return nil, fmt.Errorf("%s: no features stored: %w", dir, os.ErrNotExist)
 	}
+	if info.N < 0 || info.Classes < 1 || info.D < 0 {
+		return nil, fmt.Errorf("%s/outputs.json: %d samples of %d classes, %d features", dir, info.N, info.Classes, info.D)
+	}
 	r := &Outputs{N: info.N, Classes: info.Classes, Labels: info.Labels}
 	read := func(name string, cols int) ([]float32, error) {
-		f, err := npyfile.Open(filepath.Join(dir, name))
+		path := filepath.Join(dir, name)
+		want, ok := info.Files[name]
+		if !ok {
+			return nil, fmt.Errorf("%s/outputs.json: no checksum of %s", dir, name)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if st.Size() != want.Size {
+			return nil, fmt.Errorf("%s holds %d bytes, outputs.json says %d", path, st.Size(), want.Size)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if got := sumOf(b); got.Size != want.Size || got.SHA256 != want.SHA256 {
+			return nil, fmt.Errorf("%s: SHA-256 %s, outputs.json says %s", path, got.SHA256, want.SHA256)
+		}
+		f, err := npyfile.New(bytes.NewReader(b), int64(len(b)), path)
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
 		if len(f.Shape) != 2 || f.Shape[0] != info.N || f.Shape[1] != cols {
-			return nil, fmt.Errorf("%s/%s has shape %v, want (%d, %d)", dir, name, f.Shape, info.N, cols)
+			return nil, fmt.Errorf("%s has shape %v, want (%d, %d)", path, f.Shape, info.N, cols)
 		}
-		return f.ReadFloat32s(0, f.Elems())
+		v, err := f.ReadFloat32s(0, f.Elems())
+		if err != nil {
+			return nil, err
+		}
+		if n := countNonFinite(v); n != want.NonFinite {
+			return nil, fmt.Errorf("%s holds %d NaN or Inf values, outputs.json says %d", path, n, want.NonFinite)
+		}
+		return v, nil
 	}
 	if r.Probs, err = read("probs.npy", info.Classes); err != nil {
 		return nil, err
