@@ -236,7 +236,7 @@ func (p *Plan) Cell(id string) (PlanCell, error) {
 	return p.Cells[i], nil
 }
 
-// Selected reports whether c belongs to a stage that o.Stages names (all when
+// selected reports whether c belongs to a stage that o.Stages names (all when
 // it names none).
 func (p *Plan) selected(c PlanCell) bool {
 	return p.run.Opts.Stages == nil || slices.Contains(p.run.Opts.Stages, c.Stage)
