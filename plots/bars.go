@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -38,6 +39,12 @@ func resilientSummaries(results []Result, baseline string) ([]Summary, int, erro
 // model, sorted from most to least resilient, with the baseline's bars in grey
 // and a reference line at 100 %.
 func RelativeMCEBars(results []Result, baseline, path string) error {
+	return relativeMCEBars(results, baseline, path, nil)
+}
+
+// relativeMCEBars is RelativeMCEBars with an error bar on every bar whose
+// interval u knows.
+func relativeMCEBars(results []Result, baseline, path string, u *Uncertainty) error {
 	if _, err := formatOf(path); err != nil {
 		return err
 	}
@@ -54,6 +61,7 @@ func RelativeMCEBars(results []Result, baseline, path string) error {
 	var ticks []plot.Tick
 	anyMCE := false
 	baseX := math.NaN()
+	ebs := intervalBars(ss, u, w)
 	for i, s := range ss {
 		x := float64(i)
 		rel.X, rel.Y = append(rel.X, x-w/2), append(rel.Y, 100*s.RelativeMCE)
@@ -80,21 +88,25 @@ func RelativeMCEBars(results []Result, baseline, path string) error {
 	if anyMCE {
 		p.Add(mce)
 	}
+	if len(ebs.X) > 0 {
+		p.Add(ebs)
+	}
 	p.Add(ref)
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.X.Tick.Length = vg.Points(3)
 	p.X.Min, p.X.Max = -0.6, float64(n)-0.4
 	p.Y.Min = 0
-	p.Y.Max = math.Max(100, maxOf(rel.Y, mce.Y)) * 1.08
+	p.Y.Max = math.Max(100, maxOf(rel.Y, mce.Y, ebs.High)) * 1.08
 	if n > 3 {
 		p.X.Tick.Label.Rotation = math.Pi / 4
 		p.X.Tick.Label.XAlign = draw.XRight
 		p.X.Tick.Label.YAlign = draw.YTop
 	}
 	if n <= 12 {
-		p.Add(barValues(rel, baseX), barValues(mce, baseX))
+		p.Add(barValues(rel, baseX, ebs), barValues(mce, baseX, ebs))
 	}
-	f := frame{Title: "Corruption error relative to the baseline (lower is more resilient)", Subtitle: coverageNote(ss)}
+	f := frame{Title: "Corruption error relative to the baseline (lower is more resilient)",
+		Subtitle: joinNotes(coverageNote(ss), u.levelNote())}
 	f.Legend = append(f.Legend, legendItem{Label: "relative mCE", Thumb: swatch{Fill: relColor}})
 	if anyMCE {
 		f.Legend = append(f.Legend, legendItem{Label: "mCE", Thumb: swatch{Fill: mceColor}})
@@ -113,9 +125,10 @@ func barsSize(n int) (w, h vg.Length) {
 	return inches(clamp(1.4+0.36*float64(n), 5, 16)), inches(4.4)
 }
 
-// barValues writes each bar's value (rounded percent) above it, except at the
-// baseline's position skipX (100 % by definition, and its two labels would collide).
-func barValues(b *bars, skipX float64) *annotations {
+// barValues writes each bar's value (rounded percent) above it, or above its
+// error bar in ebs, except at the baseline's position skipX (100 % by definition,
+// and its two labels would collide).
+func barValues(b *bars, skipX float64, ebs *errorBars) *annotations {
 	a := &annotations{Background: white}
 	for i := range b.X {
 		if math.Abs(b.X[i]-skipX) < 0.5 {
@@ -123,7 +136,13 @@ func barValues(b *bars, skipX float64) *annotations {
 		}
 		sty := textStyle(noteSize, darkGrey)
 		sty.XAlign, sty.YAlign = draw.XCenter, draw.YBottom
-		a.X, a.Y = append(a.X, b.X[i]), append(a.Y, b.Y[i])
+		top := b.Y[i]
+		for k := range ebs.X {
+			if ebs.X[k] == b.X[i] {
+				top = math.Max(top, ebs.High[k])
+			}
+		}
+		a.X, a.Y = append(a.X, b.X[i]), append(a.Y, top)
 		a.Texts = append(a.Texts, fmt.Sprintf("%.0f", b.Y[i]))
 		a.Styles = append(a.Styles, sty)
 		a.DX, a.DY = append(a.DX, 0), append(a.DY, vg.Points(1.5))
@@ -168,4 +187,34 @@ func coverageNote(ss []Summary) string {
 		return fmt.Sprintf("means over %d of the %d benchmark corruptions", lo, len(benchmarkFamily))
 	}
 	return fmt.Sprintf("means over %d–%d of the %d benchmark corruptions", lo, hi, len(benchmarkFamily))
+}
+
+// intervalBars returns the error bars of the relative mCE and mCE bars of ss (at
+// i∓w/2 for model i, in percent), for the models whose interval u knows.
+func intervalBars(ss []Summary, u *Uncertainty, w float64) *errorBars {
+	e := &errorBars{Style: draw.LineStyle{Color: black, Width: vg.Points(0.8)}, Cap: vg.Points(3.5)}
+	for i, s := range ss {
+		x := float64(i)
+		if lo, hi, ok := u.interval(s.Model, func(m ModelIntervals) Interval { return m.RelativeMCE }); ok {
+			e.add(x-w/2, 100*s.RelativeMCE, lo, hi)
+		}
+		if math.IsNaN(s.MCE) {
+			continue
+		}
+		if lo, hi, ok := u.interval(s.Model, func(m ModelIntervals) Interval { return m.MCE }); ok {
+			e.add(x+w/2, 100*s.MCE, lo, hi)
+		}
+	}
+	return e
+}
+
+// joinNotes joins the non-empty notes of a subtitle.
+func joinNotes(notes ...string) string {
+	var out []string
+	for _, n := range notes {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
 }

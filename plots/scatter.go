@@ -3,6 +3,7 @@ package plots
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -17,6 +18,12 @@ import (
 // resilience, so the correlation is weak. When every result has a parameter count,
 // a second panel does the same against model size (log scale).
 func AccuracyVsResilience(results []Result, baseline, path string) error {
+	return accuracyVsResilience(results, baseline, path, nil)
+}
+
+// accuracyVsResilience is AccuracyVsResilience with error bars on every point
+// whose intervals u knows: relative mCE vertically, clean error horizontally.
+func accuracyVsResilience(results []Result, baseline, path string, u *Uncertainty) error {
 	if _, err := formatOf(path); err != nil {
 		return err
 	}
@@ -36,14 +43,16 @@ func AccuracyVsResilience(results []Result, baseline, path string) error {
 	for i, s := range ss {
 		rel[i], clean[i], params[i] = 100*s.RelativeMCE, 100*s.CleanError, float64(s.Params)/1e6
 	}
-	panels := []*plot.Plot{scatterPanel(ss, styles, clean, rel, "clean error (%)", false)}
+	relBars, cleanBars := scatterBars(ss, u, clean, rel)
+	panels := []*plot.Plot{scatterPanel(ss, styles, clean, rel, "clean error (%)", false, relBars, cleanBars)}
 	if withParams {
-		panels = append(panels, scatterPanel(ss, styles, params, rel, "parameters (millions, log scale)", true))
+		pBars, _ := scatterBars(ss, u, params, rel)
+		panels = append(panels, scatterPanel(ss, styles, params, rel, "parameters (millions, log scale)", true, pBars, nil))
 		panels[1].Y.Label.Text = ""
 	}
 
 	w, h := scatterSize(len(panels))
-	f := frame{Title: "Resilience against clean accuracy and model size", Subtitle: coverageNote(ss)}
+	f := frame{Title: "Resilience against clean accuracy and model size", Subtitle: joinNotes(coverageNote(ss), u.levelNote())}
 	if !withParams {
 		f.Title = "Resilience against clean accuracy"
 	}
@@ -67,9 +76,28 @@ func scatterSize(panels int) (w, h vg.Length) {
 	return inches(5.2), inches(4.6)
 }
 
-// scatterPanel draws y against x for the models, labels each point and puts the
-// rank correlation in the title.
-func scatterPanel(ss []Summary, styles map[string]seriesStyle, x, y []float64, xlabel string, logX bool) *plot.Plot {
+// scatterBars returns the error bars of the scatter points (x[i], y[i]) of ss:
+// vertical ones of relative mCE and horizontal ones of clean error, in percent,
+// for the models whose intervals u knows.
+func scatterBars(ss []Summary, u *Uncertainty, x, y []float64) (vertical, horizontal *errorBars) {
+	sty := draw.LineStyle{Color: midGrey, Width: vg.Points(0.7)}
+	vertical = &errorBars{Style: sty, Cap: vg.Points(3)}
+	horizontal = &errorBars{Style: sty, Cap: vg.Points(3), Horizontal: true}
+	for i, s := range ss {
+		if lo, hi, ok := u.interval(s.Model, func(m ModelIntervals) Interval { return m.RelativeMCE }); ok {
+			vertical.add(x[i], y[i], lo, hi)
+		}
+		if lo, hi, ok := u.interval(s.Model, func(m ModelIntervals) Interval { return m.CleanError }); ok {
+			horizontal.add(x[i], y[i], lo, hi)
+		}
+	}
+	return vertical, horizontal
+}
+
+// scatterPanel draws y against x for the models, with the error bars given (nil
+// or empty: none), labels each point and puts the rank correlation in the title.
+func scatterPanel(ss []Summary, styles map[string]seriesStyle, x, y []float64, xlabel string, logX bool,
+	yBars, xBars *errorBars) *plot.Plot {
 	p := newPlot()
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = "relative mCE (% of baseline)"
@@ -78,6 +106,11 @@ func scatterPanel(ss []Summary, styles map[string]seriesStyle, x, y []float64, x
 	p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
 	p.Add(newGrid())
 	p.Add(hline{Y: 100, Style: draw.LineStyle{Color: midGrey, Width: vg.Points(0.8), Dashes: []vg.Length{vg.Points(4), vg.Points(2.5)}}})
+	for _, e := range []*errorBars{yBars, xBars} {
+		if e != nil && len(e.X) > 0 {
+			p.Add(e)
+		}
+	}
 
 	lbl := &pointLabels{Clear: vg.Points(3.5), Spacing: vg.Points(1.5), Background: white}
 	order := make([]int, 0, len(ss)) // the baseline's label is placed first
@@ -105,8 +138,15 @@ func scatterPanel(ss []Summary, styles map[string]seriesStyle, x, y []float64, x
 	}
 	p.Add(lbl)
 
-	xlo, xhi := rangeOf(x)
-	ylo, yhi := rangeOf(append([]float64{100}, y...))
+	xs, ys := x, append([]float64{100}, y...)
+	if xBars != nil {
+		xs = append(append(slices.Clone(x), xBars.Low...), xBars.High...)
+	}
+	if yBars != nil {
+		ys = append(append(ys, yBars.Low...), yBars.High...)
+	}
+	xlo, xhi := rangeOf(xs)
+	ylo, yhi := rangeOf(ys)
 	if logX {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = logTicks{}

@@ -3,6 +3,7 @@ package plots
 import (
 	"errors"
 	"fmt"
+	"image/color"
 	"math"
 	"strings"
 
@@ -18,6 +19,13 @@ import (
 // their axes and one legend. The baseline, when named or found, is drawn in thick
 // black. Families no result has are left out.
 func ErrorVsSeverity(results []Result, baseline, path string) error {
+	return errorVsSeverity(results, baseline, path, nil)
+}
+
+// errorVsSeverity is ErrorVsSeverity with a band around each model's curve
+// spanning its seeds' curves (the lowest to the highest), for the models with
+// more than one seed in u.
+func errorVsSeverity(results []Result, baseline, path string, u *Uncertainty) error {
 	if _, err := formatOf(path); err != nil {
 		return err
 	}
@@ -40,9 +48,13 @@ func ErrorVsSeverity(results []Result, baseline, path string) error {
 	ymax := 0.0
 	for _, fam := range Families {
 		p := newPlot()
-		var lines []plot.Plotter
+		var lines, bands []plot.Plotter
 		var baseLine []plot.Plotter
 		for _, s := range ss {
+			if b := seedBand(u, s.Model, fam, styles[s.Model].Color); b != nil {
+				bands = append(bands, b)
+				ymax = math.Max(ymax, maxOf(b.High))
+			}
 			errs, ok := FamilyErrors(byName[s.Model], fam)
 			if !ok {
 				continue
@@ -74,6 +86,7 @@ func ErrorVsSeverity(results []Result, baseline, path string) error {
 		p.Title.TextStyle = boldStyle(labelSize, black)
 		p.Title.TextStyle.XAlign, p.Title.TextStyle.YAlign = draw.XCenter, draw.YTop
 		p.Add(newGrid())
+		p.Add(bands...)
 		p.Add(lines...)
 		p.Add(baseLine...)
 		panels = append(panels, p)
@@ -108,6 +121,9 @@ func ErrorVsSeverity(results []Result, baseline, path string) error {
 	}
 
 	f := frame{Title: "Error against corruption severity, by corruption family"}
+	if anyBand(u) {
+		f.Subtitle = "bands: from the lowest to the highest of each model's seeds"
+	}
 	for _, s := range ss {
 		label := s.Model
 		if s.IsBaseline {
@@ -136,4 +152,52 @@ func ErrorVsSeverity(results []Result, baseline, path string) error {
 func severitySize(rows, n int) (w, h vg.Length) {
 	legendRows := math.Ceil(float64(n) / 4)
 	return inches(7), inches(2.3*float64(rows)+0.5) + vg.Length(legendRows)*vg.Points(legendSize*1.6)
+}
+
+// seedBand is the band of model's seeds in family fam: at each severity the
+// lowest and highest of their family errors, in percent; nil with fewer than two
+// seeds or when they have no corruption of the family.
+func seedBand(u *Uncertainty, model, fam string, c color.Color) *band {
+	if u == nil || len(u.Seeds[model]) < 2 {
+		return nil
+	}
+	b := &band{Color: translucent(c, 0.16)}
+	var lo, hi [severities + 1]float64
+	for k := range lo {
+		lo[k], hi[k] = math.Inf(1), math.Inf(-1)
+	}
+	for _, r := range u.Seeds[model] {
+		errs, ok := FamilyErrors(r, fam)
+		if !ok {
+			return nil
+		}
+		for k, e := range errs {
+			if math.IsNaN(e) {
+				continue
+			}
+			lo[k], hi[k] = math.Min(lo[k], 100*e), math.Max(hi[k], 100*e)
+		}
+	}
+	for k := range lo {
+		if lo[k] <= hi[k] {
+			b.X, b.Low, b.High = append(b.X, float64(k)), append(b.Low, lo[k]), append(b.High, hi[k])
+		}
+	}
+	if len(b.X) < 2 {
+		return nil
+	}
+	return b
+}
+
+// anyBand reports whether some model has several seeds in u.
+func anyBand(u *Uncertainty) bool {
+	if u == nil {
+		return false
+	}
+	for _, rs := range u.Seeds {
+		if len(rs) > 1 {
+			return true
+		}
+	}
+	return false
 }

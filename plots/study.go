@@ -18,6 +18,12 @@ type StudyOptions struct {
 	Out string
 	// Baseline names the baseline model ("" picks it as FindBaseline does).
 	Baseline string
+	// Intervals, if set, is a study's statistics file (RUN/stats/individual.json,
+	// see ReadIntervals): the bar charts and the scatter plot get error bars.
+	Intervals string
+	// Seeds, if set, is a directory of per-seed results (RUN/seeds, see
+	// LoadSeedResults): the severity curves get bands spanning each model's seeds.
+	Seeds string
 	// Formats are the figure formats: png, svg, pdf (default png and svg).
 	Formats []string
 	// Progress, when set, is called after each file with the number written and
@@ -89,16 +95,30 @@ func RunStudy(o StudyOptions) (*StudyReport, error) {
 	}
 	noBase := "no baseline among the results (name one with --baseline) and no relative mCE stored in them"
 
+	u := &Uncertainty{}
+	if o.Intervals != "" {
+		if u.Intervals, u.Level, err = ReadIntervals(o.Intervals); err != nil {
+			return nil, fmt.Errorf("study: %w", err)
+		}
+	}
+	if o.Seeds != "" {
+		if u.Seeds, err = LoadSeedResults(o.Seeds); err != nil {
+			return nil, fmt.Errorf("study: %w", err)
+		}
+	}
+	withU := func(f func([]Result, string, string, *Uncertainty) error) func([]Result, string, string) error {
+		return func(rs []Result, base, path string) error { return f(rs, base, path, u) }
+	}
 	figs := []struct {
 		name      string
 		draw      func([]Result, string, string) error
 		needsBase bool
 	}{
-		{FigRelativeMCE, RelativeMCEBars, true},
-		{FigSeverity, ErrorVsSeverity, false},
+		{FigRelativeMCE, withU(relativeMCEBars), true},
+		{FigSeverity, withU(errorVsSeverity), false},
 		{FigHeatmap, Heatmap, false},
 		{FigHeatmapCE, HeatmapCE, true},
-		{FigScatter, AccuracyVsResilience, true},
+		{FigScatter, withU(accuracyVsResilience), true},
 	}
 	total := 2 // the two tables
 	for _, f := range figs {

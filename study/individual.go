@@ -183,19 +183,7 @@ func runIndividual(ctx context.Context, r *Run) error {
 	}
 	r.Baseline = baseName
 
-	// 5. Figures and the summary table.
-	done = step("figures")
-	rep, err := plots.RunStudy(plots.StudyOptions{Results: []string{filepath.Join(dir, "eval")},
-		Out: filepath.Join(dir, "figures"), Baseline: baseName})
-	done()
-	if err != nil {
-		return fmt.Errorf("study: figures: %w", err)
-	}
-	for fig, why := range rep.Skipped {
-		logrus.Warnf("study: figure %s skipped: %s", fig, why)
-	}
-
-	// 6. Intervals, seed spread, rank stability and verdicts.
+	// 5. Intervals, seed spread, rank stability and verdicts.
 	done = step("statistics")
 	st := individualStatistics(cfg, baseName, evals, test.Len())
 	err = writeIndividualStats(filepath.Join(dir, "stats"), st)
@@ -205,6 +193,20 @@ func runIndividual(ctx context.Context, r *Run) error {
 	done()
 	if err != nil {
 		return fmt.Errorf("study: statistics: %w", err)
+	}
+
+	// 6. Figures (error bars from the intervals, bands from the seeds) and the
+	// summary table.
+	done = step("figures")
+	rep, err := plots.RunStudy(plots.StudyOptions{Results: []string{filepath.Join(dir, "eval")},
+		Out: filepath.Join(dir, "figures"), Baseline: baseName,
+		Intervals: filepath.Join(dir, "stats", individualTable+".json"), Seeds: filepath.Join(dir, "seeds")})
+	done()
+	if err != nil {
+		return fmt.Errorf("study: figures: %w", err)
+	}
+	for fig, why := range rep.Skipped {
+		logrus.Warnf("study: figure %s skipped: %s", fig, why)
 	}
 	r.printSummary()
 	logrus.Infof("study: %d models × %d seeds in %s (%.1fs); figures in %s", len(results), len(seeds), dir,
