@@ -809,6 +809,24 @@ func nasResilienceFigure(res *NASResult, path string) error {
 		p.Title.Text, p.Y.Label.Text = title, ylabel
 		p.NominalX(names...)
 		p.Add(plotter.NewGrid())
+		// Intervals reaching far beyond the estimates (relative mCE, whose
+		// denominator can nearly vanish in a resample) are clipped to a window
+		// around them.
+		vmin, vmax := math.Inf(1), math.Inf(-1)
+		for s := range series {
+			for _, e := range res.Ensembles {
+				if v := 100 * get(e, s).Value; !math.IsNaN(v) {
+					vmin, vmax = min(vmin, v), max(vmax, v)
+				}
+			}
+		}
+		span := max(50, 3*(vmax-vmin))
+		clipped := false
+		clip := func(v float64) float64 {
+			c := min(max(v, vmin-span), vmax+span)
+			clipped = clipped || c != v
+			return c
+		}
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for s, label := range series {
 			var pts errPoints
@@ -817,14 +835,15 @@ func nasResilienceFigure(res *NASResult, path string) error {
 				if math.IsNaN(iv.Value) {
 					continue
 				}
-				dlo, dhi := iv.Value-iv.Low, iv.High-iv.Value
-				if math.IsNaN(dlo) || math.IsNaN(dhi) {
-					dlo, dhi = 0, 0
+				v, l, h := 100*iv.Value, 100*iv.Low, 100*iv.High
+				if math.IsNaN(l) || math.IsNaN(h) {
+					l, h = v, v
 				}
-				lo, hi = min(lo, 100*(iv.Value-dlo)), max(hi, 100*(iv.Value+dhi))
+				l, h = clip(l), clip(h)
+				lo, hi = min(lo, l), max(hi, h)
 				x := float64(i) + 0.15*(float64(s)-float64(len(series)-1)/2)
-				pts.XYs = append(pts.XYs, plotter.XY{X: x, Y: 100 * iv.Value})
-				pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{100 * dlo, 100 * dhi})
+				pts.XYs = append(pts.XYs, plotter.XY{X: x, Y: v})
+				pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{v - l, h - v})
 			}
 			if len(pts.XYs) == 0 {
 				continue
@@ -847,6 +866,9 @@ func nasResilienceFigure(res *NASResult, path string) error {
 		}
 		if math.IsInf(lo, 0) {
 			return p, false, nil
+		}
+		if clipped {
+			p.Title.Text += ", clipped"
 		}
 		if !math.IsNaN(ref) {
 			ln, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: ref}, {X: float64(len(names)) - 0.5, Y: ref}})
@@ -876,7 +898,7 @@ func nasResilienceFigure(res *NASResult, path string) error {
 		return err
 	}
 	row := []*plot.Plot{acc}
-	rel, ok, err := panel("relative mCE (lower is more resilient)", "relative mCE (% of "+baselineLabel(res.Baseline)+")",
+	rel, ok, err := panel("relative mCE (lower is better)", "relative mCE (% of "+baselineLabel(res.Baseline)+")",
 		[]string{"relative mCE"}, 100, func(e NASEnsemble, _ int) Interval { return e.RelativeMCE })
 	if err != nil {
 		return err
@@ -884,7 +906,7 @@ func nasResilienceFigure(res *NASResult, path string) error {
 	if ok {
 		row = append(row, rel)
 	}
-	w, h := vg.Length(len(row))*3.4*vg.Inch, 3.6*vg.Inch
+	w, h := vg.Length(len(row))*3.8*vg.Inch, 3.6*vg.Inch
 	var c vg.CanvasWriterTo
 	switch filepath.Ext(path) {
 	case ".png":
@@ -941,7 +963,11 @@ func (niceTicker) Ticks(lo, hi float64) []plot.Tick {
 	digits := max(0, -int(math.Floor(math.Log10(step)+1e-9)))
 	var ts []plot.Tick
 	for k := math.Ceil(lo / step); k*step <= hi+step*1e-9; k++ {
-		ts = append(ts, plot.Tick{Value: k * step, Label: strconv.FormatFloat(k*step, 'f', digits, 64)})
+		v := k * step
+		if v == 0 {
+			v = 0
+		}
+		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', digits, 64)})
 	}
 	return ts
 }
