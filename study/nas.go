@@ -145,6 +145,7 @@ func nasStage() Stage {
 	for _, f := range []string{nasTable + ".json", nasTable + ".csv", nasCells} {
 		outs = append(outs, filepath.Join(nasDir, f))
 	}
+	outs = append(outs, filepath.Join(findingsDir, "finding2-s3.json"))
 	for _, f := range []string{figNASPareto, figNASResilience} {
 		outs = append(outs, filepath.Join("figures", f+".png"), filepath.Join("figures", f+".svg"))
 	}
@@ -341,6 +342,10 @@ func runNAS(ctx context.Context, r *Run) error {
 	}
 	cells := nasCellsOf(res)
 	if err := writeNAS(out, res, cells); err != nil {
+		return err
+	}
+	// The cells join finding 2 (stated by stage 2).
+	if err := writeFinding(r.Dir, r.Config, Finding{Number: 2, Stage: 3, Primary: -1, Cells: cells}); err != nil {
 		return err
 	}
 
