@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,7 +22,11 @@ import (
 // are fractions in [0, 1].
 //
 // Errors[c][s-1] is E(f, s, c) for severities s = 1..5. A negative entry means that
-// severity was not evaluated (NotEvaluated); the metrics refuse incomplete rows.
+// severity was not evaluated (NotEvaluated). A result may be evaluated at a subset
+// of the severities (Severities): the metrics then sum and average over that
+// subset, the same for every corruption, and refuse rows that lack one of its
+// severities and comparisons with a baseline evaluated at another subset. With
+// all five severities they are the benchmark's definitions.
 type Result struct {
 	Model       string               `json:"model"` // display name, e.g. "resnet18" or "resnet18_w0.25"
 	Arch        string               `json:"arch"`
@@ -69,8 +74,23 @@ func isBenchmarkName(name string) bool {
 // validError reports whether v is an error rate.
 func validError(v float64) bool { return v >= 0 && v <= 1 && !math.IsNaN(v) }
 
-// row returns the five errors of corruption c of r, or an error naming what is
-// missing or invalid.
+// Severities returns the severities (1..5) r is evaluated at: those with an
+// error in at least one corruption's row.
+func (r Result) Severities() []int {
+	var out []int
+	for s := 1; s <= NumSeverities; s++ {
+		for _, es := range r.Errors {
+			if len(es) >= s && es[s-1] >= 0 {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// row returns the five errors of corruption c of r (NotEvaluated outside
+// r.Severities), or an error naming what is missing or invalid.
 func (r *Result) row(c string) ([]float64, error) {
 	es, ok := r.Errors[c]
 	if !ok {
@@ -80,10 +100,12 @@ func (r *Result) row(c string) ([]float64, error) {
 		return nil, fmt.Errorf("%s: %s has %d severities, want %d", r.name(), c, len(es), NumSeverities)
 	}
 	var missing []string
+	sev := r.Severities()
 	for s, v := range es {
 		switch {
-		case v < 0:
+		case v < 0 && slices.Contains(sev, s+1):
 			missing = append(missing, strconv.Itoa(s+1))
+		case v < 0:
 		case !validError(v):
 			return nil, fmt.Errorf("%s: %s severity %d: error %v not in [0, 1]", r.name(), c, s+1, v)
 		}
@@ -142,6 +164,7 @@ func (r *Result) corruptionAccuracy() (float64, error) {
 	var sum float64
 	var n int
 	var missing []string
+	sev := r.Severities()
 	for _, c := range Names[:15] {
 		es, ok := r.Errors[c]
 		if !ok || len(es) != NumSeverities {
@@ -150,7 +173,9 @@ func (r *Result) corruptionAccuracy() (float64, error) {
 		}
 		for s, v := range es {
 			if v < 0 {
-				missing = append(missing, fmt.Sprintf("%s/%d", c, s+1))
+				if slices.Contains(sev, s+1) {
+					missing = append(missing, fmt.Sprintf("%s/%d", c, s+1))
+				}
 				continue
 			}
 			if !validError(v) {
@@ -205,6 +230,10 @@ func ComputeCE(r, base *Result) error {
 	r.CE = map[string]float64{}
 	r.RelativeCE = map[string]float64{}
 	r.MCE, r.RelativeMCE = nil, nil
+	if rs, bs := r.Severities(), base.Severities(); !slices.Equal(rs, bs) {
+		return fmt.Errorf("compute CE of %s against %s: evaluated at severities %v, the baseline at %v: %w",
+			r.name(), base.name(), rs, bs, ErrIncomplete)
+	}
 	var problems []error
 	var zeroBase []string
 	var mce, rmce float64
@@ -263,10 +292,14 @@ func ComputeCE(r, base *Result) error {
 // CorruptionCE returns the CE and relative CE of one corruption (see ComputeCE) from
 // the per-severity errors f of a model with clean error fClean and b of the baseline
 // with clean error bClean (len(b) ≥ len(f)), and whether each is defined: CE when
-// Σ_s b > 0, relative CE when Σ_s (b − bClean) > 0.
+// Σ_s b > 0, relative CE when Σ_s (b − bClean) > 0. The sums run over the
+// severities evaluated in both (entries ≥ 0).
 func CorruptionCE(f, b []float64, fClean, bClean float64) (ce, rce float64, ceOK, rceOK bool) {
 	var fs, bs, fd, bd float64
 	for s := range f {
+		if f[s] < 0 || b[s] < 0 {
+			continue
+		}
 		fs += f[s]
 		bs += b[s]
 		fd += f[s] - fClean
@@ -293,7 +326,9 @@ func UndefinedRelativeCE(base *Result) []string {
 		}
 		var bd float64
 		for _, v := range be {
-			bd += v - base.CleanError
+			if v >= 0 {
+				bd += v - base.CleanError
+			}
 		}
 		if bd <= 0 {
 			out = append(out, c)

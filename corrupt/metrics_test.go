@@ -190,3 +190,34 @@ func TestWriteReadResult(t *testing.T) {
 		t.Error("a config file was accepted as a result")
 	}
 }
+
+// A result evaluated at a subset of the severities has CE, mCE and corruption
+// accuracy over that subset; a baseline at another subset is refused.
+func TestComputeCESeveritySubset(t *testing.T) {
+	ne := NotEvaluated
+	base := uniformResult("base", 0.05, []float64{ne, 0.2, ne, 0.4, ne})
+	r := uniformResult("m", 0.1, []float64{ne, 0.3, ne, 0.5, ne})
+	if got := r.Severities(); !reflect.DeepEqual(got, []int{2, 4}) {
+		t.Fatalf("severities %v, want [2 4]", got)
+	}
+	if err := ComputeCE(r, base); err != nil {
+		t.Fatal(err)
+	}
+	if want := (0.3 + 0.5) / (0.2 + 0.4); r.MCE == nil || !near(*r.MCE, want) {
+		t.Errorf("mCE %v, want %v", r.MCE, want)
+	}
+	if want := (0.2 + 0.4) / (0.15 + 0.35); r.RelativeMCE == nil || !near(*r.RelativeMCE, want) {
+		t.Errorf("relative mCE %v, want %v", r.RelativeMCE, want)
+	}
+	if err := r.FillCorruptionAccuracy(); err != nil || !near(r.CorruptionAccuracy, 1-0.4) {
+		t.Errorf("corruption accuracy %v (%v), want 0.6", r.CorruptionAccuracy, err)
+	}
+	full := uniformResult("full", 0.1, []float64{0.1, 0.3, 0.4, 0.5, 0.6})
+	if err := ComputeCE(full, base); !errors.Is(err, ErrIncomplete) || full.MCE != nil {
+		t.Errorf("a model at five severities against a baseline at two: %v", err)
+	}
+	r.Errors["fog"][1] = ne
+	if err := ComputeCE(r, base); !errors.Is(err, ErrIncomplete) {
+		t.Errorf("fog without severity 2 of the subset: %v", err)
+	}
+}

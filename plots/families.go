@@ -81,8 +81,9 @@ func familyCorruptions(r Result, family string) []string {
 		bench = extra
 	}
 	var full []string
+	sev := r.Severities()
 	for _, c := range bench {
-		if complete(r.Errors[c]) {
+		if completeAt(r.Errors[c], sev) {
 			full = append(full, c)
 		}
 	}

@@ -68,7 +68,7 @@ func heatmap(results []Result, baseline, path string, ce bool) error {
 				}
 			} else if es, ok := byName[s.Model].Errors[c]; ok {
 				v = 100 * meanEvaluated(es)
-				partial[i][j] = !complete(es) && !math.IsNaN(v)
+				partial[i][j] = !completeAt(es, byName[s.Model].Severities()) && !math.IsNaN(v)
 				anyPartial = anyPartial || partial[i][j]
 			}
 			vals[i][j] = v

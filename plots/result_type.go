@@ -10,3 +10,14 @@ type Result = corrupt.Result
 
 // evaluated reports whether an error cell holds a measurement.
 func evaluated(e float64) bool { return e >= 0 }
+
+// completeAt reports whether a row holds an error at every severity of sev (the
+// severities its result is evaluated at, Result.Severities).
+func completeAt(es []float64, sev []int) bool {
+	for _, s := range sev {
+		if len(es) < s || !evaluated(es[s-1]) {
+			return false
+		}
+	}
+	return len(sev) > 0
+}

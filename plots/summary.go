@@ -3,6 +3,7 @@ package plots
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -130,7 +131,8 @@ func Summarize(results []Result, base int) []Summary {
 }
 
 // compareTo computes CE and relative CE of r against base for every corruption
-// both have complete (all severities evaluated), and their means, as
+// both have complete (every severity they are evaluated at, the same for both),
+// and their means, as
 // corrupt.ComputeCE defines them: CE is undefined where the baseline makes no
 // error, relative CE where the corruption does not raise the baseline's error;
 // undefined values are left out of the maps and the means. The means run over the
@@ -139,9 +141,13 @@ func Summarize(results []Result, base int) []Summary {
 // corruptions are missing, and scored says how many entered the mCE.
 func compareTo(r, base Result) (ce, rce map[string]float64, mce, rmce float64, scored int) {
 	ce, rce = map[string]float64{}, map[string]float64{}
+	sev := r.Severities()
+	if !slices.Equal(sev, base.Severities()) {
+		sev = nil
+	}
 	for c, es := range r.Errors {
 		bs, ok := base.Errors[c]
-		if !ok || !complete(es) || !complete(bs) {
+		if !ok || !completeAt(es, sev) || !completeAt(bs, sev) {
 			continue
 		}
 		v, rv, ok, rok := corrupt.CorruptionCE(es, bs, r.CleanError, base.CleanError)
@@ -158,16 +164,6 @@ func compareTo(r, base Result) (ce, rce map[string]float64, mce, rmce float64, s
 	}
 	names := scoredCorruptions(both, nil)
 	return ce, rce, meanOver(ce, names), meanOver(rce, names), len(names)
-}
-
-// complete reports whether every severity of a row was evaluated.
-func complete(es []float64) bool {
-	for _, e := range es {
-		if !evaluated(e) {
-			return false
-		}
-	}
-	return len(es) > 0
 }
 
 // meanOver averages m over the names it has; NaN when it has none of them.

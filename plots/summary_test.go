@@ -56,9 +56,16 @@ func TestFamilyErrorsSkipsUnevaluated(t *testing.T) {
 		"snow": {0.2, ne, 0.4, ne, ne},
 		"fog":  {0.4, ne, 0.6, 0.7, ne},
 	}}
+	// The result is evaluated at severities 1, 3 and 4; fog has them all, snow
+	// lacks 4, so the family curve is fog's.
 	got, _ := FamilyErrors(r, "weather")
-	if !near(got[1], 0.3) || !math.IsNaN(got[2]) || !near(got[3], 0.5) || !near(got[4], 0.7) || !math.IsNaN(got[5]) {
-		t.Errorf("weather = %v, want [0.1 0.3 NaN 0.5 0.7 NaN]", got)
+	if !near(got[1], 0.4) || !math.IsNaN(got[2]) || !near(got[3], 0.6) || !near(got[4], 0.7) || !math.IsNaN(got[5]) {
+		t.Errorf("weather = %v, want [0.1 0.4 NaN 0.6 0.7 NaN]", got)
+	}
+	// Evaluated at severity 3 only, both rows are complete.
+	r3 := Result{Model: "m", CleanError: 0.1, Errors: map[string][]float64{"snow": {ne, ne, 0.4, ne, ne}, "fog": {ne, ne, 0.6, ne, ne}}}
+	if got, _ := FamilyErrors(r3, "weather"); !near(got[3], 0.5) || !math.IsNaN(got[1]) {
+		t.Errorf("weather at severity 3 only = %v, want 0.5 at 3", got)
 	}
 	if m := meanCorruptionError(r); !near(m, (0.2+0.4+0.4+0.6+0.7)/5) {
 		t.Errorf("mean corruption error = %v", m)
