@@ -40,7 +40,7 @@ func init() {
 			&cli.StringFlag{Name: "rng", Value: "default", Usage: "generate: random mode, default or numpy"},
 			&cli.StringFlag{Name: "frost-dir", Usage: "generate: `DIR` of the original frost images (default: procedural)"},
 			&cli.StringFlag{Name: "cache", Usage: "generate: cache `DIR` of generated sets (default: " + ensemble.DefaultCacheDir() + ")"},
-			&cli.IntFlag{Name: "batch", Value: 256, Usage: "images per forward pass"},
+			&cli.IntFlag{Name: "batch", Value: ensemble.DefaultEvalBatch, Usage: "images per forward pass (batches run across slices)"},
 			allowNonFiniteFlag("evaluate"),
 			deviceFlag(), threadsFlag(), workersFlag(),
 		},

@@ -10,7 +10,10 @@ severities (76 slices), each batch converted from uint8, normalised
 argmax per image. With --concat the batches run over the slices back to back (a
 batch may span two slices), as divres does; without it each slice is batched on its
 own. Prints the median, the extremes and the spread of images/s over --reps timed
-evaluations after one warm-up.
+evaluations after one warm-up, and the median CPU seconds (user + system, all
+threads) per evaluation, which other processes on a shared machine disturb less
+than the wall time. With --once the process runs one evaluation and nothing else,
+for timing whole processes against `divres eval`.
 
 Run with Debian's python3-torch (the same libtorch 1.13 as divres's default build),
 from outside the repository (its torch/ directory would shadow the package):
@@ -96,6 +99,7 @@ def main():
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--concat", action="store_true", help="batch across slice boundaries")
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--once", action="store_true", help="one evaluation, no warm-up, no report")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
@@ -126,20 +130,24 @@ def main():
 
     with torch.inference_mode():
         evaluate()
-        rates = []
+        if a.once:
+            return
+        rates, cpus = [], []
         for _ in range(a.reps):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             evaluate()
             rates.append(a.slices * a.n / (time.perf_counter() - t))
+            cpus.append(time.process_time() - c)
     med = statistics.median(rates)
     res = {"arch": a.arch, "width": width, "batch": a.batch, "concat": a.concat, "threads": a.threads,
            "images_per_s_median": med, "min": min(rates), "max": max(rates),
-           "spread_pct": 100 * (max(rates) - min(rates)) / med}
+           "spread_pct": 100 * (max(rates) - min(rates)) / med, "cpu_s_per_eval_median": statistics.median(cpus)}
     if a.json:
         print(json.dumps(res))
     else:
         print(f"eval {a.arch} w{width:g} batch {a.batch}{' concat' if a.concat else ''} threads {a.threads}: "
-              f"median {med:.0f} images/s  min {min(rates):.0f}  max {max(rates):.0f}  ({a.reps} reps)")
+              f"median {med:.0f} images/s  min {min(rates):.0f}  max {max(rates):.0f}  "
+              f"cpu {res['cpu_s_per_eval_median']:.3f} s/eval  ({a.reps} reps)")
 
 
 if __name__ == "__main__":
