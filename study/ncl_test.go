@@ -25,6 +25,7 @@ import (
 // heuristic none at γ = 0 and the other heuristics at γ, no cell twice.
 func TestNCLRecipeDefaults(t *testing.T) {
 	cfg := Default()
+	cfg.NCL = nil // the recipe's own defaults, not the quick preset's
 	rec := cfg.nclRecipe()
 	want := []Model{cfg.Models[1], cfg.Models[2], cfg.Models[3]}
 	if !reflect.DeepEqual(rec.Members, want) || rec.Gamma != 0.5 || len(rec.Lambdas) != 5 || len(rec.Heuristics) != 4 {
