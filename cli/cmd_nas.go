@@ -281,7 +281,7 @@ func nasGenomeFlags(c *cli.Context) (nas.Genome, error) {
 	case key != "":
 		return sp.ParseGenome(key)
 	case c.IsSet("search"):
-		r, err := nas.ReadSearch(c.String("search"))
+		r, err := nasReadSearch(c.String("search"), psc.Space)
 		if err != nil {
 			return nas.Genome{}, err
 		}
@@ -292,6 +292,36 @@ func nasGenomeFlags(c *cli.Context) (nas.Genome, error) {
 		return r.Pareto[i].Genome, nil
 	}
 	return nas.Genome{}, fmt.Errorf("give --genome KEY (or full, min) or --search DIR with --pareto-index I")
+}
+
+// nasReadSearch reads a search (a directory or its search.json) and checks it
+// against the super-network's space: candidates and a front, every genome in
+// the space and matching its key, errors in [0, 1]. Errors name the file.
+func nasReadSearch(path string, sp nas.Space) (*nas.SearchResult, error) {
+	r, err := nas.ReadSearch(path)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, nas.SearchFile)
+	}
+	if len(r.Candidates) == 0 || len(r.Pareto) == 0 {
+		return nil, fmt.Errorf("%s: %d candidates and %d on the Pareto front; want some of each", path, len(r.Candidates), len(r.Pareto))
+	}
+	for _, list := range [][]nas.Candidate{r.Candidates, r.Pareto} {
+		for _, cd := range list {
+			if err := sp.Check(cd.Genome); err != nil {
+				return nil, fmt.Errorf("%s: candidate %q: %w", path, cd.Key, err)
+			}
+			if k := cd.Genome.Key(); k != cd.Key {
+				return nil, fmt.Errorf("%s: candidate %q has the genome %s", path, cd.Key, k)
+			}
+			if !(cd.Error >= 0 && cd.Error <= 1) {
+				return nil, fmt.Errorf("%s: candidate %q has validation error %v outside [0, 1]", path, cd.Key, cd.Error)
+			}
+		}
+	}
+	return r, nil
 }
 
 func nasEnsembleCmd() *cli.Command {
@@ -327,7 +357,11 @@ func nasEnsembleCmd() *cli.Command {
   OUT/eval/members/.`,
 		Flags: flags,
 		Action: nasAction(func(ctx context.Context, c *cli.Context, workers int) error {
-			sr, err := nas.ReadSearch(c.String("search"))
+			psc, err := nas.ReadPSConfig(c.String("supernet"))
+			if err != nil {
+				return err
+			}
+			sr, err := nasReadSearch(c.String("search"), psc.Space)
 			if err != nil {
 				return err
 			}

@@ -295,12 +295,28 @@ func runNCL(c *cli.Context) error {
 				return fmt.Errorf("--compare: an ensemble needs at least 2 members, got %q", e)
 			}
 			refs = append(refs, ds)
+			// Members that exist are checked now, before any training; those
+			// the sweep itself writes are read after it.
 			for _, d := range ds {
+				if _, err := os.Stat(d); err != nil {
+					continue
+				}
+				if _, _, err := ensemble.ReadMeta(d); err != nil {
+					return fmt.Errorf("--compare: %w", err)
+				}
 				if err := checkFiniteWeights(d, c.Bool("allow-nonfinite"), "compares with"); err != nil {
 					return fmt.Errorf("--compare: %w", err)
 				}
 			}
 		}
+	}
+	// A dataset that does not open stops the command before the sweep
+	// directory exists.
+	if train, _, err := data.Open(c.String("data"), data.OpenOptions{}); err != nil || train == nil {
+		if err == nil {
+			err = fmt.Errorf("dataset %s has no training set", c.String("data"))
+		}
+		return fmt.Errorf("ncl: %w", err)
 	}
 	out := c.String("out")
 	if err := os.MkdirAll(out, 0o755); err != nil {

@@ -9,6 +9,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -296,6 +299,90 @@ func csetCorpus(cset string) []badInput {
 	})
 }
 
+// superCorpus is a copy of a super-network run with its configuration or
+// weights broken; notST is a valid checkpoint that is not a super-network.
+func superCorpus(super string, notST []byte) []badInput {
+	base := func(dst string) error { return copyDir(super, dst) }
+	cfg, _ := os.ReadFile(filepath.Join(super, "nas_config.json"))
+	st, _ := os.ReadFile(filepath.Join(super, "supernet.safetensors"))
+	return dirCorpus(base, []dirCase{
+		{name: "config-empty", file: "nas_config.json", data: []byte{}},
+		{name: "config-cut", file: "nas_config.json", data: cfg[:len(cfg)/2]},
+		{name: "config-wrong-types", file: "nas_config.json", data: []byte(`{"base": 3, "stages": "x", "space": [1]}`)},
+		{name: "config-missing", file: "nas_config.json", remove: true},
+		{name: "supernet-empty", file: "supernet.safetensors", data: []byte{}},
+		{name: "supernet-cut", file: "supernet.safetensors", data: st[:len(st)/2]},
+		{name: "supernet-missing", file: "supernet.safetensors", remove: true},
+		{name: "supernet-not-supernet", file: "supernet.safetensors", data: notST},
+		{name: "supernet-directory", file: "supernet.safetensors", mkdir: true},
+	})
+}
+
+// searchCorpus is a copy of a search directory with search.json broken.
+func searchCorpus(search string) []badInput {
+	base := func(dst string) error { return copyDir(search, dst) }
+	js, _ := os.ReadFile(filepath.Join(search, "search.json"))
+	return dirCorpus(base, []dirCase{
+		{name: "search-empty", file: "search.json", data: []byte{}},
+		{name: "search-cut", file: "search.json", data: js[:len(js)/2]},
+		{name: "search-wrong-types", file: "search.json", data: []byte(`{"pareto": 3, "candidates": "x"}`)},
+		{name: "search-missing", file: "search.json", remove: true},
+		{name: "search-empty-front", file: "search.json", data: []byte(`{"pareto": [], "candidates": []}`)},
+		{name: "search-bad-genome", file: "search.json", data: []byte(`{"pareto": [{"key": "zzz", "genome": {"depth": [9, 9]}}], "candidates": [{"key": "zzz"}]}`)},
+		{name: "search-directory", file: "search.json", mkdir: true},
+	})
+}
+
+// folderCorpus is an image folder (two classes of 8×8 PNGs) with one image broken.
+func folderCorpus() []badInput {
+	var png8 bytes.Buffer
+	img := image.NewGray(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 3)
+	}
+	if err := png.Encode(&png8, img); err != nil {
+		panic(err)
+	}
+	good := png8.Bytes()
+	var jb bytes.Buffer
+	if err := jpeg.Encode(&jb, img, nil); err != nil {
+		panic(err)
+	}
+	huge := bytes.Clone(jb.Bytes())
+	if i := bytes.Index(huge, []byte{0xff, 0xc0}); i >= 0 {
+		binary.BigEndian.PutUint16(huge[i+5:], 0xffff)
+		binary.BigEndian.PutUint16(huge[i+7:], 0xffff)
+	}
+	base := func(dst string) error {
+		for _, p := range []string{"cat/a.png", "cat/b.png", "dog/c.png", "dog/d.jpg"} {
+			fp := filepath.Join(dst, filepath.FromSlash(p))
+			if err := os.MkdirAll(filepath.Dir(fp), 0o755); err != nil {
+				return err
+			}
+			b := good
+			if strings.HasSuffix(p, ".jpg") {
+				b = jb.Bytes()
+			}
+			if err := os.WriteFile(fp, b, 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	f := "dog/c.png"
+	return dirCorpus(base, []dirCase{
+		{name: "image-empty", file: f, data: []byte{}},
+		{name: "image-cut", file: f, data: good[:len(good)/2]},
+		{name: "image-not-an-image", file: f, data: []byte("GIF89a not really")},
+		{name: "image-huge-header", file: "dog/d.jpg", data: huge},
+		{name: "image-other-size", file: f, data: func() []byte {
+			var b bytes.Buffer
+			png.Encode(&b, image.NewGray(image.Rect(0, 0, 9, 8)))
+			return b.Bytes()
+		}()},
+	})
+}
+
 // harnessFixtures are the valid inputs that every case shares.
 type harnessFixtures struct {
 	dir                      string
@@ -308,6 +395,9 @@ type harnessFixtures struct {
 	validStudy, validEnsJSON []byte
 	asRoot                   bool
 	cset                     string
+	// nasBase is a tiny resnet50 run, supernet a super-network trained from
+	// it and search a search of that super-network.
+	nasBase, supernet, search string
 }
 
 var (
@@ -364,6 +454,19 @@ func buildFixtures(f *harnessFixtures) error {
 	if out, err := harnessInProcess("corrupt", "--in", grey, "--labels", f.labels, "--out", f.cset, "--corruptions", "gaussian_noise", "--workers", "1"); err != nil {
 		return fmt.Errorf("corruption set fixture: %v\n%s", err, out)
 	}
+	f.nasBase, f.supernet, f.search = filepath.Join(dir, "nasbase"), filepath.Join(dir, "supernet"), filepath.Join(dir, "search")
+	for _, args := range [][]string{
+		{"train", "--arch", "resnet50", "--width", "0.125", "--size", "16", "--data", "fashion-mnist", "--out", f.nasBase,
+			"--epochs", "1", "--batch", "8", "--subset", "8", "--val-limit", "8", "--device", "cpu", "--progress", "off"},
+		{"nas", "train", "--base", f.nasBase, "--out", f.supernet, "--subset", "16", "--val-fraction", "0.25", "--val-limit", "4",
+			"--stages", "depth:1:0.01", "--batch", "8", "--calib-images", "8", "--device", "cpu"},
+		{"nas", "search", "--supernet", f.supernet, "--out", f.search, "--population", "4", "--generations", "1",
+			"--val-limit", "4", "--calib-images", "8", "--plot", "", "--device", "cpu"},
+	} {
+		if out, err := harnessInProcess(args...); err != nil {
+			return fmt.Errorf("nas fixture %v: %v\n%s", args, err, out)
+		}
+	}
 	out, err := harnessInProcess("study", "--print-config")
 	if err != nil {
 		return fmt.Errorf("study --print-config: %v", err)
@@ -397,11 +500,14 @@ type harnessTarget struct {
 // corpus; they meet only leanInputs, to keep the harness fast.
 var leanTargets = map[string]bool{"predict --model": true, "attrib --targets": true, "attrib --baseline": true,
 	"attrib --weights": true, "diversity --features": true, "diversity --attributions": true, "corrupt --labels": true,
-	"eval --model": true, "ensemble eval --baseline": true, "diversity --members": true, "train --data": true}
+	"eval --model": true, "ensemble eval --baseline": true, "diversity --members": true, "train --data": true,
+	"nas extract --supernet": true, "nas ensemble --supernet": true, "ncl --baseline": true, "ensemble pool --members": true,
+	"data grid --data": true, "ncl --data": true}
 
 // leanInputs are the corpus entries a lean target meets.
 var leanInputs = map[string]bool{"empty": true, "cut-in-header": true, "cut-in-data": true, "directory": true,
-	"nan": true, "wrong-shape": true, "weights-cut": true, "set-json-cut": true}
+	"nan": true, "wrong-shape": true, "weights-cut": true, "set-json-cut": true, "config-cut": true, "supernet-cut": true,
+	"search-cut": true, "image-cut": true, "cut-in-half": true}
 
 func harnessTargets() []harnessTarget {
 	imgCorpus := func(nanOK bool) func(f *harnessFixtures) []badInput {
@@ -516,13 +622,71 @@ func harnessTargets() []harnessTarget {
 		{"study --config", "study.json", studyCorpus, func(f *harnessFixtures, bad, out string) []string {
 			return []string{"study", "--config", bad, "--out", out}
 		}},
+		{"nas train --base", "previous.json", func(f *harnessFixtures) []badInput { return runDirCorpus(f.nasBase) }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"nas", "train", "--base", bad, "--out", filepath.Join(out, "super"), "--subset", "16", "--val-fraction", "0.25",
+				"--val-limit", "4", "--stages", "depth:1:0.01", "--batch", "8", "--calib-images", "8", "--device", "cpu"}
+		}},
+		{"nas search --supernet", "previous.json", func(f *harnessFixtures) []badInput { return superCorpus(f.supernet, f.validST) }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"nas", "search", "--supernet", bad, "--out", filepath.Join(out, "search"), "--population", "4", "--generations", "1",
+				"--val-limit", "4", "--calib-images", "8", "--plot", "", "--device", "cpu"}
+		}},
+		{"nas extract --supernet", "previous.json", func(f *harnessFixtures) []badInput { return superCorpus(f.supernet, f.validST) }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"nas", "extract", "--supernet", bad, "--search", f.search, "--pareto-index", "0", "--out", filepath.Join(out, "ex"),
+				"--calib-images", "8", "--device", "cpu"}
+		}},
+		{"nas extract --search", "previous.json", func(f *harnessFixtures) []badInput { return searchCorpus(f.search) }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"nas", "extract", "--supernet", f.supernet, "--search", bad, "--pareto-index", "0", "--out", filepath.Join(out, "ex"),
+				"--calib-images", "8", "--device", "cpu"}
+		}},
+		{"nas ensemble --search", "previous.json", func(f *harnessFixtures) []badInput { return searchCorpus(f.search) }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"nas", "ensemble", "--supernet", f.supernet, "--search", bad, "--k", "2", "--all", "--calib-images", "8",
+				"--test-subset", "2", "--out", filepath.Join(out, "ens"), "--device", "cpu"}
+		}},
+		{"nas ensemble --supernet", "previous.json", func(f *harnessFixtures) []badInput { return superCorpus(f.supernet, f.validST) }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"nas", "ensemble", "--supernet", bad, "--search", f.search, "--k", "2", "--all", "--calib-images", "8",
+				"--test-subset", "2", "--out", filepath.Join(out, "ens"), "--device", "cpu"}
+		}},
+		{"ncl --compare", "previous.json", func(f *harnessFixtures) []badInput { return runDirCorpus(f.run) }, func(f *harnessFixtures, bad, out string) []string {
+			return append(nclArgs(out), "--compare", f.run+","+bad)
+		}},
+		{"ncl --baseline", "previous.json", resCorpus, func(f *harnessFixtures, bad, out string) []string {
+			return append(nclArgs(out), "--baseline", bad)
+		}},
+		{"ncl --data", "previous.json", func(*harnessFixtures) []badInput { return idxCorpus() }, func(f *harnessFixtures, bad, out string) []string {
+			args := nclArgs(out)
+			for i := range args {
+				if args[i] == "--data" {
+					args[i+1] = bad
+				}
+			}
+			return args
+		}},
+		{"ensemble pool --members", "ensembles.json", func(f *harnessFixtures) []badInput { return runDirCorpus(f.run) }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"ensemble", "pool", "--members", f.run + "," + bad, "--test-subset", "2", "--device", "cpu", "--out", out}
+		}},
+		{"data grid --data", "grid.png", func(*harnessFixtures) []badInput { return idxCorpus() }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"data", "grid", "--data", bad, "--split", "train", "--out", filepath.Join(out, "grid.png")}
+		}},
+		{"data info --data FOLDER", "info.json", func(*harnessFixtures) []badInput { return folderCorpus() }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"data", "info", "--data", bad}
+		}},
 	}
 }
 
-// harnessResult is the outcome of one case, for the table.
+// nclArgs is a tiny ncl sweep into out/sweep.
+func nclArgs(out string) []string {
+	return []string{"ncl", "--members", "lenet:0.5,lenet:0.5", "--data", "fashion-mnist", "--epochs", "1", "--subset", "8",
+		"--val-limit", "8", "--batch", "8", "--lambda", "0.5", "--gamma", "0", "--corruptions", "generate",
+		"--corruption-list", "gaussian_noise", "--severities", "1", "--test-subset", "2", "--diversity-images", "2",
+		"--device", "cpu", "--progress", "off", "--out", filepath.Join(out, "sweep")}
+}
+
+// harnessResult is the outcome of one case, for the table: whether it met the
+// whole contract, and the three failures the table counts.
 type harnessResult struct {
-	target, input string
-	pass, skipped bool
+	target, input              string
+	pass, skipped              bool
+	panicked, partial, changed bool
 }
 
 var (
@@ -636,7 +800,7 @@ func TestHarnessBadInputs(t *testing.T) {
 					}
 					if in.name == "unreadable" && f.asRoot {
 						harnessMu.Lock()
-						harnessResults = append(harnessResults, harnessResult{tg.name, in.name, false, true})
+						harnessResults = append(harnessResults, harnessResult{target: tg.name, input: in.name, skipped: true})
 						harnessMu.Unlock()
 						t.Skipf("running as root: mode 000 does not stop reads, so %s would be read; the unreadable row is not tested", bad)
 					}
@@ -652,6 +816,8 @@ func TestHarnessBadInputs(t *testing.T) {
 					code, stderr := runChild(t, tg.args(f, bad, out)...)
 					t.Logf("exit %d: %s", code, stderr)
 					pass := true
+					res := harnessResult{target: tg.name, input: in.name}
+					res.panicked = strings.Contains(stderr, "panic:") || strings.Contains(stderr, "goroutine ")
 					if in.ok {
 						if strings.Contains(stderr, "panic:") || strings.Contains(stderr, "goroutine ") {
 							t.Errorf("panic:\n%s", stderr)
@@ -666,14 +832,16 @@ func TestHarnessBadInputs(t *testing.T) {
 						after := listing(t, out)
 						if fmt.Sprint(sortedKeys(after)) != fmt.Sprint(sortedKeys(before)) {
 							t.Errorf("output directory changed: %v, was %v", sortedKeys(after), sortedKeys(before))
-							pass = false
-						} else if after[tg.output] != string(earlier) {
+							pass, res.partial = false, true
+						}
+						if after[tg.output] != string(earlier) {
 							t.Errorf("earlier output %s changed", tg.output)
-							pass = false
+							pass, res.changed = false, true
 						}
 					}
+					res.pass = pass
 					harnessMu.Lock()
-					harnessResults = append(harnessResults, harnessResult{tg.name, in.name, pass, false})
+					harnessResults = append(harnessResults, res)
 					harnessMu.Unlock()
 				})
 			}
@@ -694,34 +862,47 @@ func sortedKeys(m map[string]string) []string {
 func logHarnessTable(t *testing.T) {
 	harnessMu.Lock()
 	defer harnessMu.Unlock()
-	type row struct{ pass, skip, total int }
+	type row struct{ pass, skip, total, panics, partial, changed int }
 	rows := map[string]*row{}
 	var order []string
+	add := func(r *row, h harnessResult) {
+		if h.skipped {
+			r.skip++
+			return
+		}
+		r.total++
+		if h.pass {
+			r.pass++
+		}
+		if h.panicked {
+			r.panics++
+		}
+		if h.partial {
+			r.partial++
+		}
+		if h.changed {
+			r.changed++
+		}
+	}
+	var all row
 	for _, r := range harnessResults {
 		if rows[r.target] == nil {
 			rows[r.target] = &row{}
 			order = append(order, r.target)
 		}
-		if r.skipped {
-			rows[r.target].skip++
-			continue
-		}
-		rows[r.target].total++
-		if r.pass {
-			rows[r.target].pass++
-		}
+		add(rows[r.target], r)
+		add(&all, r)
 	}
 	sort.Strings(order)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-28s %s\n", "command × flag", "passed/cases (skipped)")
-	pass, skip, total := 0, 0, 0
-	for _, k := range order {
-		fmt.Fprintf(&b, "%-28s %d/%d (%d)\n", k, rows[k].pass, rows[k].total, rows[k].skip)
-		pass += rows[k].pass
-		skip += rows[k].skip
-		total += rows[k].total
+	line := func(name string, r *row) {
+		fmt.Fprintf(&b, "%-30s %5d %6d %7d %8d %8d %8d\n", name, r.total, r.pass, r.panics, r.partial, r.changed, r.skip)
 	}
-	fmt.Fprintf(&b, "%-28s %d/%d (%d)\n", "total", pass, total, skip)
+	fmt.Fprintf(&b, "%-30s %5s %6s %7s %8s %8s %8s\n", "command × flag", "cases", "passed", "panics", "partial", "changed", "skipped")
+	for _, k := range order {
+		line(k, rows[k])
+	}
+	line("total", &all)
 	t.Log("\n" + b.String())
 }
 
