@@ -51,6 +51,7 @@ func TestNCLRecipeDefaults(t *testing.T) {
 	}
 	// The stage's fingerprint follows its recipe; stages 1 and 2 do not.
 	a, c := Default(), Default()
+	a.NCL = nil
 	c.NCL = &NCLRecipe{Gamma: 0.25}
 	if nclStage().Fingerprint(a) == nclStage().Fingerprint(c) {
 		t.Error("another γ, the same fingerprint of stage 4")
