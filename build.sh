@@ -61,7 +61,7 @@ find_libtorch() {
 
 setup() {
   command -v go >/dev/null || die "Go is not installed (need Go ≥ 1.26 on PATH or in /usr/local/go)"
-  apt_install cmake g++ make dataset-fashion-mnist slurm-wlm munge
+  apt_install cmake g++ make dataset-fashion-mnist
   local found
   found=$(find_libtorch)
   if [ -z "$found" ]; then
@@ -99,11 +99,12 @@ setup() {
 cmd=${1:-setup}
 [ $# -gt 0 ] && shift
 case "$cmd" in
-  setup) setup; apt_install chromium ;;
+  setup) setup ;;
   test)
     setup
-    # Headless Chromium renders the study report in study/report_test.go.
-    apt_install chromium
+    # Headless Chromium renders the study report (study/report_test.go); Slurm
+    # and munge run the study on a real local cluster (cli/study_slurm_test.go).
+    apt_install chromium slurm-wlm munge
     # libgomp reads its wait policy when libtorch is loaded. Test binaries run in
     # parallel, so idle OpenMP threads must sleep at once (PASSIVE), or steps become
     # erratic and several times slower on few cores. The divres binary (run) picks its
