@@ -25,6 +25,26 @@
 //     images and the seeds, the spread over seeds, Spearman ρ of relative mCE
 //     against clean error, Kendall's W of the ranking across seeds, and the
 //     verdicts.
+//  2. ensembles: a pool of the stage-1 models (each architecture's first seed,
+//     and the further seeds of the Homogeneous architectures) is scored as
+//     every k-member subset (k = 2…3 by default), heterogeneous and homogeneous:
+//     member outputs are computed once per input and cached, every ensemble's
+//     accuracy, corruption accuracy, mCE and relative mCE, its prediction,
+//     activation (CKA) and attribution diversity, and the correlation of every
+//     diversity measure with every target with bootstrap intervals
+//     (RUN/ensembles/ensembles.json, correlations.json); finding 2.
+//  3. nas: a weight-sharing super-network from the study's trained ResNet50,
+//     a short progressive shrinking, NSGA-II over sub-networks (error against
+//     MACs), and ensembles of Pareto sub-networks chosen by accuracy, by
+//     prediction diversity and by attribution diversity, evaluated like stage
+//     2's with paired bootstrap intervals (RUN/nas); its cells join finding 2.
+//  4. ncl: one member set trained jointly over a grid of λ (the balance of the
+//     members' and the ensemble's cross-entropy) × diversity heuristics (none,
+//     prediction, attribution, activation), each cell resumable on its own and
+//     its members ordinary run directories, evaluated like an ensemble of stage
+//     2 (RUN/ncl/ncl.json with intervals); findings 3 (the balanced loss and
+//     resilience) and 4 (the diversity NCL buys beside that of different
+//     architectures).
 //  5. report: from the result files alone, RUN/report.html (one self-contained
 //     page, the figures embedded) and RUN/report.md (the same, figures linked):
 //     the recipe, which stages are complete and which missing, every finding of
@@ -45,9 +65,22 @@
 // scale" otherwise, with what would narrow the interval (more seeds, test images
 // or epochs).
 //
-// Further stages (ensembles, NAS ensembles, NCL, the report) are added to the list
-// returned by Stages; Run runs all of them or the subset Options.Stages names.
+// # Findings
 //
-// The recipe is saved as RUN/study.json; a run directory holds one recipe, and
-// Run refuses to continue a directory that holds another.
+// Each finding is computed, never written by hand: the stage that states it
+// writes RUN/findings/finding<N>-s<stage>.json (Finding: the statement, its
+// cells — every estimate with its interval, claim, verdict and the result file
+// it comes from — and the verdict of its primary cell), and other stages may
+// add cells to it; the report reads them back.
+//
+// # Recipes, reruns and cells
+//
+// The recipe is saved as RUN/study.json; Preset gives the named recipes
+// (quick, the default, and cifar10). Each stage's fingerprint covers only the
+// part of the recipe it depends on, so a run directory given an edited recipe
+// reruns the stages whose part changed and those that read them, and says so in
+// the log. Every stage is also a set of cells (PlanCell: explicit dependencies
+// and outputs; stage 1's are its training runs) that `divres study --plan`
+// lists, `--cell` runs one at a time, `--devices` schedules over several
+// devices and `--slurm` submits as job arrays.
 package study
