@@ -231,8 +231,12 @@ func idxBytes(magic uint32, dims []uint32, payload []byte) []byte {
 	return append(b, payload...)
 }
 
-// idxCorpus is a directory of train and test IDX files with the images file broken.
-func idxCorpus() []badInput {
+// idxCorpus is a directory of train and test IDX files with the training images file broken.
+func idxCorpus() []badInput { return idxCorpusSplit("train") }
+
+// idxCorpusSplit is idxCorpus with the images (and for label-count, labels) of
+// split (train or t10k) broken.
+func idxCorpusSplit(split string) []badInput {
 	images := idxBytes(0x803, []uint32{2, 28, 28}, bytes.Repeat([]byte{7}, 2*28*28))
 	labels := idxBytes(0x801, []uint32{2}, []byte{1, 2})
 	base := func(dst string) error {
@@ -249,7 +253,7 @@ func idxCorpus() []badInput {
 		}
 		return nil
 	}
-	f := "train-images-idx3-ubyte"
+	f := split + "-images-idx3-ubyte"
 	return dirCorpus(base, []dirCase{
 		{name: "empty", file: f, data: []byte{}},
 		{name: "cut-in-magic", file: f, data: images[:2]},
@@ -258,7 +262,7 @@ func idxCorpus() []badInput {
 		{name: "wrong-dtype", file: f, data: idxBytes(0xD03, []uint32{2, 28, 28}, make([]byte, 4*2*28*28))},
 		{name: "wrong-rank", file: f, data: idxBytes(0x801, []uint32{2}, []byte{1, 2})},
 		{name: "huge-header", file: f, data: idxBytes(0x803, []uint32{1 << 30, 1 << 15, 1 << 15}, make([]byte, 64))},
-		{name: "label-count", file: "train-labels-idx1-ubyte", data: idxBytes(0x801, []uint32{3}, []byte{1, 2, 3})},
+		{name: "label-count", file: split + "-labels-idx1-ubyte", data: idxBytes(0x801, []uint32{3}, []byte{1, 2, 3})},
 		{name: "directory", file: f, mkdir: true},
 	})
 }
@@ -383,6 +387,60 @@ func folderCorpus() []badInput {
 	})
 }
 
+// frostCorpus is a copy of the frost textures (testdata of corrupt) with one broken.
+func frostCorpus() []badInput {
+	src := filepath.Join("..", "corrupt", "testdata", "frost")
+	names := map[string]string{"frost1.png": "frost1_sub5.png", "frost2.png": "frost2_sub5.png", "frost3.png": "frost3_sub5.png",
+		"frost4.jpg": "frost4.jpg", "frost5.jpg": "frost5.jpg"}
+	base := func(dst string) error {
+		if err := os.Mkdir(dst, 0o755); err != nil {
+			return err
+		}
+		for to, from := range names {
+			b, err := os.ReadFile(filepath.Join(src, from))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dst, to), b, 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	png1, _ := os.ReadFile(filepath.Join(src, names["frost1.png"]))
+	jpg4, _ := os.ReadFile(filepath.Join(src, "frost4.jpg"))
+	c := dirCorpus(base, []dirCase{
+		{name: "frost-empty", file: "frost1.png", data: []byte{}},
+		{name: "frost-cut-png", file: "frost1.png", data: png1[:len(png1)/2]},
+		{name: "frost-cut-jpeg", file: "frost4.jpg", data: jpg4[:len(jpg4)/2]},
+		{name: "frost-not-an-image", file: "frost2.png", data: []byte("not an image")},
+		{name: "frost-missing", file: "frost5.jpg", remove: true},
+		{name: "frost-directory", file: "frost3.png", mkdir: true},
+	})
+	// A JPEG cut short decodes as libjpeg does (OpenCV, the reference, reads it
+	// with a warning): accepted.
+	for i := range c {
+		c[i].ok = c[i].name == "frost-cut-jpeg"
+	}
+	return c
+}
+
+// studyRunCorpus is a study run directory whose study.json is broken.
+func studyRunCorpus(valid []byte) []badInput {
+	base := func(dst string) error {
+		if err := os.Mkdir(dst, 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, "study.json"), valid, 0o644)
+	}
+	return dirCorpus(base, []dirCase{
+		{name: "study-json-empty", file: "study.json", data: []byte{}},
+		{name: "study-json-cut", file: "study.json", data: valid[:len(valid)/2]},
+		{name: "study-json-wrong-types", file: "study.json", data: []byte(`{"models": "x", "epochs": "ten"}`)},
+		{name: "study-json-directory", file: "study.json", mkdir: true},
+	})
+}
+
 // harnessFixtures are the valid inputs that every case shares.
 type harnessFixtures struct {
 	dir                      string
@@ -502,7 +560,7 @@ var leanTargets = map[string]bool{"predict --model": true, "attrib --targets": t
 	"attrib --weights": true, "diversity --features": true, "diversity --attributions": true, "corrupt --labels": true,
 	"eval --model": true, "ensemble eval --baseline": true, "diversity --members": true, "train --data": true,
 	"nas extract --supernet": true, "nas ensemble --supernet": true, "ncl --baseline": true, "ensemble pool --members": true,
-	"data grid --data": true, "ncl --data": true}
+	"data grid --data": true, "ncl --data": true, "eval --data": true}
 
 // leanInputs are the corpus entries a lean target meets.
 var leanInputs = map[string]bool{"empty": true, "cut-in-header": true, "cut-in-data": true, "directory": true,
@@ -663,6 +721,16 @@ func harnessTargets() []harnessTarget {
 		}},
 		{"ensemble pool --members", "ensembles.json", func(f *harnessFixtures) []badInput { return runDirCorpus(f.run) }, func(f *harnessFixtures, bad, out string) []string {
 			return []string{"ensemble", "pool", "--members", f.run + "," + bad, "--test-subset", "2", "--device", "cpu", "--out", out}
+		}},
+		{"corrupt --frost-dir", "set.json", func(*harnessFixtures) []badInput { return frostCorpus() }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"corrupt", "--in", f.uint8s, "--out", out, "--corruptions", "frost", "--frost-dir", bad, "--workers", "1"}
+		}},
+		{"eval --data", "eval.json", func(*harnessFixtures) []badInput { return idxCorpusSplit("t10k") }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"eval", "--model", f.run, "--data", bad, "--corruptions", "generate", "--corruption-list", "gaussian_noise",
+				"--test-subset", "2", "--out", out}
+		}},
+		{"study --out (study.json)", "previous.json", func(f *harnessFixtures) []badInput { return studyRunCorpus(f.validStudy) }, func(f *harnessFixtures, bad, out string) []string {
+			return []string{"study", "--out", bad, "--plan"}
 		}},
 		{"data grid --data", "grid.png", func(*harnessFixtures) []badInput { return idxCorpus() }, func(f *harnessFixtures, bad, out string) []string {
 			return []string{"data", "grid", "--data", bad, "--split", "train", "--out", filepath.Join(out, "grid.png")}
