@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/jpeg"
 	"image/png"
@@ -416,6 +417,7 @@ func frostCorpus() []badInput {
 		{name: "frost-not-an-image", file: "frost2.png", data: []byte("not an image")},
 		{name: "frost-missing", file: "frost5.jpg", remove: true},
 		{name: "frost-directory", file: "frost3.png", mkdir: true},
+		{name: "frost-huge-png", file: "frost2.png", data: hugePNG()},
 	})
 	// A JPEG cut short decodes as libjpeg does (OpenCV, the reference, reads it
 	// with a warning): accepted.
@@ -423,6 +425,24 @@ func frostCorpus() []badInput {
 		c[i].ok = c[i].name == "frost-cut-jpeg"
 	}
 	return c
+}
+
+// hugePNG is a valid PNG header (with its checksum) claiming 60000×60000 RGB
+// pixels, over a few bytes of pixel data.
+func hugePNG() []byte {
+	var b bytes.Buffer
+	chunk := func(typ string, data []byte) {
+		b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(data))))
+		b.WriteString(typ)
+		b.Write(data)
+		b.Write(binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(append([]byte(typ), data...))))
+	}
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, 60000), 60000)
+	chunk("IHDR", append(ihdr, 8, 2, 0, 0, 0))
+	chunk("IDAT", []byte{0x78, 0x9c, 0x63, 0, 0, 0, 1, 0, 1})
+	chunk("IEND", nil)
+	return b.Bytes()
 }
 
 // studyRunCorpus is a study run directory whose study.json is broken.

@@ -99,6 +99,14 @@ var (
 func decodeTexture(data []byte) (Image, error) {
 	switch {
 	case bytes.HasPrefix(data, pngMagic):
+		// The header's size is checked before the pixels are allocated.
+		cfg, err := png.DecodeConfig(bytes.NewReader(data))
+		if err != nil {
+			return Image{}, err
+		}
+		if int64(cfg.Width)*int64(cfg.Height) > int64(ljpeg.MaxPixels) {
+			return Image{}, fmt.Errorf("PNG header claims %d×%d pixels (at most %d are read)", cfg.Width, cfg.Height, ljpeg.MaxPixels)
+		}
 		m, err := png.Decode(bytes.NewReader(data))
 		if err != nil {
 			return Image{}, err
