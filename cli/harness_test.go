@@ -380,6 +380,7 @@ func folderCorpus() []badInput {
 		{name: "image-cut", file: f, data: good[:len(good)/2]},
 		{name: "image-not-an-image", file: f, data: []byte("GIF89a not really")},
 		{name: "image-huge-header", file: "dog/d.jpg", data: huge},
+		{name: "image-huge-png", file: f, data: hugePNG()},
 		{name: "image-other-size", file: f, data: func() []byte {
 			var b bytes.Buffer
 			png.Encode(&b, image.NewGray(image.Rect(0, 0, 9, 8)))
