@@ -355,7 +355,7 @@ func runEnsembles(ctx context.Context, r *Run) error {
 	if err != nil {
 		return fmt.Errorf("study: ensembles: %w", err)
 	}
-	cache, err := ensemble.NewPredictionCache(filepath.Join(out, "cache"))
+	cache, err := runCache(r.Dir)
 	if err != nil {
 		return fmt.Errorf("study: ensembles: %w", err)
 	}

@@ -142,7 +142,7 @@ func runIndividual(ctx context.Context, r *Run) error {
 			if !trained[name] {
 				continue
 			}
-			ev, err := evalCached(ctx, dir, name, padded, set, source, dev)
+			ev, err := evalCached(ctx, dir, name, padded, set, source, dev, r.Opts.Workers)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -223,7 +223,7 @@ func runIndividual(ctx context.Context, r *Run) error {
 // reads them back when a previous run evaluated the same checkpoint on the same
 // corruption set (results newer than the checkpoint, with the same source).
 func evalCached(ctx context.Context, dir, name string, test data.Dataset, set *corrupt.Set, source string,
-	dev torch.Device) (*memberEval, error) {
+	dev torch.Device, workers int) (*memberEval, error) {
 	outDir := filepath.Join(dir, "seeds", name)
 	model := filepath.Join(dir, "train", name)
 	if ev, err := readMemberEval(outDir); err == nil && ev.Result.Corruptions == source && ev.Outcomes.N == test.Len() {
@@ -236,18 +236,53 @@ func evalCached(ctx context.Context, dir, name string, test data.Dataset, set *c
 	}
 	done := step("evaluate " + name)
 	defer done()
-	net, meta, err := ensemble.LoadModel(model, dev)
+	// Through the run's prediction cache, so that the stages after this one
+	// find the member's outputs (with features) on every slice computed.
+	members, err := ensemble.OpenPoolMembers([]string{model})
 	if err != nil {
 		return nil, err
 	}
-	defer net.Close()
-	prog := progress.New("evaluate "+name, "slice", int64(1+len(set.Info.Corruptions)*len(set.Info.Severities)),
-		progress.Options{})
-	out := &Outcomes{N: test.Len()}
-	res, err := ensemble.EvaluateCorruptions(ctx, net, meta, test, set, dev,
-		ensemble.EvalOptions{N: test.Len(), Source: source, Progress: prog.Update,
-			Slice: func(c string, s int, p *ensemble.Predictions) { out.add(c, s, p) }})
+	ins, err := ensemble.EvalSlices(test, set, nil, nil, test.Len())
+	if err != nil {
+		return nil, err
+	}
+	cache, err := runCache(dir)
+	if err != nil {
+		return nil, err
+	}
+	prog := progress.New("evaluate "+name, "slice", int64(len(ins)), progress.Options{})
+	outs, err := cache.Outputs(ctx, members, ins, dev, ensemble.OutputsOptions{Features: true, Workers: workers, Progress: prog.Update})
 	prog.Finish()
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcomes{N: test.Len()}
+	slices := make([]ensemble.Slice, len(ins))
+	errs := make([]float64, len(ins))
+	for k, in := range ins {
+		o := outs[0][k]
+		p := &ensemble.Predictions{N: o.N, Classes: o.Classes, Labels: make([]int, o.N), Pred: make([]int, o.N)}
+		wrong := 0
+		for n := range o.N {
+			p.Labels[n] = int(o.Labels[n])
+			best := 0
+			for c := 1; c < o.Classes; c++ {
+				if o.Probs[n*o.Classes+c] > o.Probs[n*o.Classes+best] {
+					best = c
+				}
+			}
+			p.Pred[n] = best
+			if best != p.Labels[n] {
+				wrong++
+			}
+		}
+		slices[k], errs[k] = in.Slice, float64(wrong)/float64(max(o.N, 1))
+		out.add(in.Slice.Corruption, in.Slice.Severity, p)
+	}
+	meta := members[0].Meta
+	info := ensemble.EnsembleInfo(members, "", source)
+	info.Model, info.Arch, info.Style, info.Width, info.Params = meta.Model, meta.Arch, meta.Style, meta.Width, meta.Params
+	res, _, err := ensemble.ResultFromSliceErrors(info, slices, errs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -258,4 +293,13 @@ func evalCached(ctx context.Context, dir, name string, test data.Dataset, set *c
 		return nil, err
 	}
 	return &memberEval{Result: res, Outcomes: out}, nil
+}
+
+// cacheDir is the run's prediction cache (RUN/cache): every member's outputs on
+// every slice, computed once for all the stages.
+const cacheDir = "cache"
+
+// runCache opens the prediction cache of the run directory dir.
+func runCache(dir string) (*ensemble.PredictionCache, error) {
+	return ensemble.NewPredictionCache(filepath.Join(dir, cacheDir))
 }

@@ -526,7 +526,7 @@ func evaluateNAS(ctx context.Context, r *Run, res *NASResult, sels map[string]*n
 	if err != nil {
 		return err
 	}
-	cache, err := ensemble.NewPredictionCache(filepath.Join(r.Dir, nasDir, "cache"))
+	cache, err := runCache(r.Dir)
 	if err != nil {
 		return err
 	}

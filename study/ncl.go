@@ -303,7 +303,7 @@ func runNCL(ctx context.Context, r *Run) error {
 	if err != nil {
 		return fmt.Errorf("study: ncl: %w", err)
 	}
-	cache, err := ensemble.NewPredictionCache(filepath.Join(out, "cache"))
+	cache, err := runCache(r.Dir)
 	if err != nil {
 		return fmt.Errorf("study: ncl: %w", err)
 	}
@@ -477,7 +477,7 @@ func loadNCLReference(ctx context.Context, r *Run, ins []ensemble.InputSlice, pa
 	if ci < 0 {
 		return nil, fmt.Errorf("the test set has no clean slice")
 	}
-	cache, err := ensemble.NewPredictionCache(filepath.Join(r.Dir, ensemblesDir, "cache"))
+	cache, err := runCache(r.Dir)
 	if err != nil {
 		return nil, err
 	}
