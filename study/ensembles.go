@@ -409,21 +409,24 @@ func runEnsembles(ctx context.Context, r *Run) error {
 	if clean < 0 {
 		return fmt.Errorf("study: ensembles: the pool has no clean slice")
 	}
+	// The pool's pairwise attribution similarities, once: an ensemble's value is
+	// the mean over its pairs (as diversity.Compute defines it).
+	var all []float32
+	for _, mp := range maps {
+		all = append(all, mp...)
+	}
+	n := padded.Len()
+	for i, v := range all {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("study: ensembles: attribution map value %d of member %s is %v", i%(n*size), members[i/(n*size)].Name(), v)
+		}
+	}
+	sims := map[string][][]float64{}
+	for _, meth := range []string{"cosine", "spearman"} {
+		sims[meth], _ = diversity.AttributionSimilarity(all, len(members), n, size, meth)
+	}
 	rows := make([]EnsembleRow, len(scored))
 	for i, e := range scored {
-		col := make([]*ensemble.Outputs, len(e.Members))
-		var a []float32
-		for j, m := range e.Members {
-			col[j] = pool.Outputs[m][clean]
-			a = append(a, maps[m]...)
-		}
-		in := ensemble.DiversityInputs(col)
-		in.Features, in.D = nil, 0
-		in.Attributions, in.AttrSize = a, size
-		ar, err := diversity.Compute(in, diversity.Options{Metrics: []string{"attribution_cosine", "attribution_spearman"}})
-		if err != nil {
-			return fmt.Errorf("study: ensembles: attribution diversity of %s: %w", e.Name, err)
-		}
 		row := EnsembleRow{Name: e.Name, Size: len(e.Members), Homogeneous: e.Homogeneous,
 			Metrics: map[string]nullable{}, Diversity: map[string]nullable{}}
 		for _, m := range e.Members {
@@ -438,15 +441,17 @@ func runEnsembles(ctx context.Context, r *Run) error {
 				row.Metrics[k] = nullable(v)
 			}
 		}
-		for _, rep := range []*diversity.Report{e.Diversity, ar} {
-			if rep == nil {
-				continue
-			}
+		if rep := e.Diversity; rep != nil {
 			for _, k := range rep.Keys() {
 				if v, ok := rep.Float(k); ok && !strings.HasSuffix(k, "_threshold") {
 					row.Diversity[k] = nullable(v)
 				}
 			}
+		}
+		for meth, sim := range sims {
+			v := meanPairs(sim, e.Members)
+			row.Diversity["attribution_"+meth] = nullable(v)
+			row.Diversity["attribution_"+meth+"_diversity"] = nullable(1 - v)
 		}
 		rows[i] = row
 	}
@@ -630,4 +635,21 @@ func findingTwo(table []diversity.CorrRow) Finding {
 			Estimate: c.Rho, Claim: c.Claim, Source: filepath.Join(ensemblesDir, correlationsFile+".json")})
 	}
 	return f
+}
+
+// meanPairs is the mean of sim over the unordered pairs of members (NaN with
+// fewer than two).
+func meanPairs(sim [][]float64, members []int) float64 {
+	var s float64
+	k := 0
+	for a := range members {
+		for b := a + 1; b < len(members); b++ {
+			s += sim[members[a]][members[b]]
+			k++
+		}
+	}
+	if k == 0 {
+		return math.NaN()
+	}
+	return s / float64(k)
 }

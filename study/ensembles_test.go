@@ -1,6 +1,8 @@
 package study
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/divres/divres/diversity"
@@ -38,5 +40,37 @@ func TestFindingTwoDirection(t *testing.T) {
 	cells := findingTwoCells(table)
 	if len(cells) != 2 || cells[0].Verdict != Supported || cells[1].Verdict != Contradicted {
 		t.Fatalf("cells %+v", cells)
+	}
+}
+
+// An ensemble's attribution similarity from the pool's pairwise matrix equals
+// diversity.Compute on the ensemble's own maps.
+func TestAttributionFromPoolPairs(t *testing.T) {
+	const m, n, size = 4, 5, 6
+	rng := rand.New(rand.NewPCG(3, 9))
+	all := make([]float32, m*n*size)
+	for i := range all {
+		all[i] = float32(rng.NormFloat64())
+	}
+	for _, meth := range []string{"cosine", "spearman"} {
+		sim, _ := diversity.AttributionSimilarity(all, m, n, size, meth)
+		sub := []int{0, 2, 3}
+		var a []float32
+		for _, k := range sub {
+			a = append(a, all[k*n*size:(k+1)*n*size]...)
+		}
+		probs := make([]float32, len(sub)*n*2)
+		for i := range probs {
+			probs[i] = 0.5
+		}
+		rep, err := diversity.Compute(diversity.Inputs{M: len(sub), N: n, C: 2, Probs: probs, Labels: make([]int64, n),
+			Attributions: a, AttrSize: size}, diversity.Options{Metrics: []string{"attribution_" + meth}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := rep.Float("attribution_" + meth)
+		if got := meanPairs(sim, sub); math.Abs(got-want) > 1e-12 {
+			t.Errorf("%s: %v from the pool's pairs, %v from Compute", meth, got, want)
+		}
 	}
 }
