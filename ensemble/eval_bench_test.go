@@ -1,6 +1,7 @@
 package ensemble
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -113,8 +114,10 @@ func newSynthEval(tb testing.TB, arch string, width float64, n int, corruptions 
 // BenchmarkEvalSlices times EvaluateCorruptions as the quick study runs it: 250
 // images (EVAL_BENCH_N) per slice, the clean slice and 15 corruptions × 5
 // severities, random weights, EVAL_BENCH_THREADS threads (default 2), batch
-// EVAL_BENCH_BATCH (default: EvaluateCorruptions' own). It reports images/s over
-// every slice — the computation of bench/python/eval.py.
+// EVAL_BENCH_BATCH (default: EvaluateCorruptions' own), on LeNet and ResNet18 at
+// width 0.25 or the models of EVAL_BENCH_MODELS (ARCH[:WIDTH],...). It reports
+// images/s over every slice and the CPU seconds per evaluation — the computation
+// of bench/python/eval.py.
 func BenchmarkEvalSlices(b *testing.B) {
 	torch.SetNumThreads(benchEnv(b, "EVAL_BENCH_THREADS", 2))
 	n := benchEnv(b, "EVAL_BENCH_N", 250)
@@ -122,11 +125,24 @@ func BenchmarkEvalSlices(b *testing.B) {
 	if os.Getenv("EVAL_BENCH_BATCH") != "" {
 		batch = benchEnv(b, "EVAL_BENCH_BATCH", 0)
 	}
-	for _, m := range []struct {
+	type model struct {
 		name  string
 		arch  string
 		width float64
-	}{{"lenet", "lenet", 1}, {"resnet18_w0.25", "resnet18", 0.25}} {
+	}
+	models := []model{{"lenet", "lenet", 1}, {"resnet18_w0.25", "resnet18", 0.25}}
+	if v := os.Getenv("EVAL_BENCH_MODELS"); v != "" {
+		models = nil
+		for _, f := range strings.Split(v, ",") {
+			arch, w, _ := strings.Cut(f, ":")
+			width, err := strconv.ParseFloat(cmp.Or(w, "1"), 64)
+			if err != nil {
+				b.Fatalf("EVAL_BENCH_MODELS: %q: want ARCH[:WIDTH]", f)
+			}
+			models = append(models, model{ModelName(arch, "cifar", width), arch, width})
+		}
+	}
+	for _, m := range models {
 		b.Run(m.name, func(b *testing.B) {
 			se := newSynthEval(b, m.arch, m.width, n, corrupt.BenchmarkNames(), []int{1, 2, 3, 4, 5})
 			slices := 1 + len(se.set.Info.Corruptions)*len(se.set.Info.Severities)
