@@ -114,16 +114,20 @@ func newSynthEval(tb testing.TB, arch string, width float64, n int, corruptions 
 // BenchmarkEvalSlices times EvaluateCorruptions as the quick study runs it: 250
 // images (EVAL_BENCH_N) per slice, the clean slice and 15 corruptions × 5
 // severities, random weights, EVAL_BENCH_THREADS threads (default 2), batch
-// EVAL_BENCH_BATCH (default: EvaluateCorruptions' own), on LeNet and ResNet18 at
+// EVAL_BENCH_BATCH (default: EvaluateCorruptions' own), EVAL_BENCH_WORKERS loader
+// goroutines (default: the CPUs), on LeNet and ResNet18 at
 // width 0.25 or the models of EVAL_BENCH_MODELS (ARCH[:WIDTH],...). It reports
 // images/s over every slice and the CPU seconds per evaluation — the computation
 // of bench/python/eval.py.
 func BenchmarkEvalSlices(b *testing.B) {
 	torch.SetNumThreads(benchEnv(b, "EVAL_BENCH_THREADS", 2))
 	n := benchEnv(b, "EVAL_BENCH_N", 250)
-	batch := 0
+	batch, workers := 0, 0
 	if os.Getenv("EVAL_BENCH_BATCH") != "" {
 		batch = benchEnv(b, "EVAL_BENCH_BATCH", 0)
+	}
+	if os.Getenv("EVAL_BENCH_WORKERS") != "" {
+		workers = benchEnv(b, "EVAL_BENCH_WORKERS", 0)
 	}
 	type model struct {
 		name  string
@@ -149,7 +153,7 @@ func BenchmarkEvalSlices(b *testing.B) {
 			ctx := context.Background()
 			run := func() {
 				if _, err := EvaluateCorruptions(ctx, se.net, se.meta, se.clean, se.set, torch.CPU,
-					EvalOptions{N: n, Batch: batch}); err != nil {
+					EvalOptions{N: n, Batch: batch, Workers: workers}); err != nil {
 					b.Fatal(err)
 				}
 			}
