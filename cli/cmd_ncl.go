@@ -53,7 +53,7 @@ func init() {
   independently trained ensembles (e.g. architecture-diverse ones) as reference
   rows. Writes OUT/ncl.json, OUT/ncl.csv, OUT/ncl_resilience.png and
   OUT/ncl_diversity.png.`,
-		Flags: []cli.Flag{
+		Flags: append(append([]cli.Flag{
 			&cli.StringFlag{Name: "members", Usage: "comma-separated `ARCH[:WIDTH]` of the members (at least 2)", Required: true},
 			&cli.StringFlag{Name: "lambda", Value: "0,0.25,0.5,0.75,1", Usage: "comma-separated λ values in [0, 1]"},
 			&cli.StringFlag{Name: "gamma", Value: "0,0.1", Usage: "comma-separated γ values (≥ 0)"},
@@ -62,29 +62,7 @@ func init() {
 			&cli.StringFlag{Name: "compare", Usage: "reference ensembles: member run directories joined by ',', ensembles by ';'"},
 			&cli.StringFlag{Name: "data", Usage: "dataset: fashion-mnist, mnist, cifar10, cifar100 or a `PATH`", Required: true},
 			&cli.StringFlag{Name: "style", Value: "cifar", Usage: "cifar or imagenet"},
-			&cli.IntFlag{Name: "in-channels", Usage: "model input channels (default: the dataset's)"},
-			&cli.IntFlag{Name: "size", Usage: "input side (default: 32 for cifar, 224 for imagenet)"},
-			&cli.StringFlag{Name: "fit", Usage: "bring images to the input size by pad or resize"},
-			&cli.IntFlag{Name: "epochs", Value: 10},
-			&cli.IntFlag{Name: "batch", Value: 128},
-			&cli.StringFlag{Name: "optimizer", Value: "sgd", Usage: "sgd, adam or adamw (one per member, each its own state)"},
-			&cli.Float64Flag{Name: "lr", Value: 0.1, Usage: "(peak) learning rate"},
-			&cli.Float64Flag{Name: "momentum", Value: 0.9},
-			&cli.BoolFlag{Name: "nesterov", Usage: "Nesterov momentum"},
-			&cli.Float64Flag{Name: "wd", Value: 5e-4, Usage: "weight decay"},
-			&cli.BoolFlag{Name: "no-decay-bn-bias", Usage: "exclude biases and normalisation parameters from weight decay"},
-			&cli.StringFlag{Name: "schedule", Value: "cosine", Usage: "cosine, onecycle, step or constant (per optimizer step)"},
-			&cli.Float64Flag{Name: "warmup", Usage: "linear warm-up `EPOCHS`"},
-			&cli.IntFlag{Name: "step-epochs", Usage: "step schedule: epochs between decays (default epochs/3)"},
-			&cli.Float64Flag{Name: "step-gamma", Value: 0.1, Usage: "step schedule: decay factor"},
-			&cli.Float64Flag{Name: "label-smoothing"},
-			&cli.IntFlag{Name: "subset", Usage: "train on the first `N` training images"},
-			&cli.IntFlag{Name: "per-class", Usage: "train on `N` random images per class"},
-			&cli.Float64Flag{Name: "val-fraction", Usage: "hold out this stratified fraction for validation"},
-			&cli.IntFlag{Name: "val-limit", Usage: "validate on the first `N` validation images only"},
-			&cli.StringFlag{Name: "augment", Value: "none", Usage: "comma-separated: crop, flip, cutout (or none)"},
-			&cli.IntFlag{Name: "crop-pad", Value: 4, Usage: "padding of the random crop"},
-			&cli.IntFlag{Name: "cutout", Value: 8, Usage: "side of the cutout square"},
+		}, recipeFlags()...), []cli.Flag{
 			&cli.Uint64Flag{Name: "seed", Usage: "seed of the data order and augmentation; member i's weights use seed+i"},
 			ampFlag(),
 			&cli.StringFlag{Name: "progress", Value: "auto", Usage: "auto, bar, log or off"},
@@ -100,7 +78,7 @@ func init() {
 			&cli.IntFlag{Name: "eval-batch", Value: 256, Usage: "images per forward pass in evaluation"},
 			allowNonFiniteFlag("resume a cell or compare"),
 			deviceFlag(), threadsFlag(), workersFlag(),
-		},
+		}...),
 		Action: runNCL,
 	})
 }

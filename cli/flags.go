@@ -186,3 +186,33 @@ func (m modelChoice) load(dev torch.Device, inChannels int64, check func(*nets.N
 	meta.Params = net.Store.NumParams()
 	return net, meta, nil
 }
+
+// recipeFlags are the training-recipe flags train and ncl share: input, schedule,
+// optimizer, data subset and augmentation.
+func recipeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "in-channels", Usage: "model input channels (default: the dataset's; 3 repeats a grey channel)"},
+		&cli.IntFlag{Name: "size", Usage: "input side (default: 32 for cifar, 224 for imagenet)"},
+		&cli.StringFlag{Name: "fit", Usage: "bring images to the input size by pad or resize (default: pad when at most 8 pixels smaller)"},
+		&cli.IntFlag{Name: "epochs", Value: 10},
+		&cli.IntFlag{Name: "batch", Value: 128},
+		&cli.StringFlag{Name: "optimizer", Value: "sgd", Usage: "sgd, adam or adamw (each model or member its own state)"},
+		&cli.Float64Flag{Name: "lr", Value: 0.1, Usage: "(peak) learning rate"},
+		&cli.Float64Flag{Name: "momentum", Value: 0.9},
+		&cli.BoolFlag{Name: "nesterov", Usage: "Nesterov momentum"},
+		&cli.Float64Flag{Name: "wd", Value: 5e-4, Usage: "weight decay"},
+		&cli.BoolFlag{Name: "no-decay-bn-bias", Usage: "exclude biases and normalisation parameters from weight decay"},
+		&cli.StringFlag{Name: "schedule", Value: "cosine", Usage: "cosine, onecycle, step or constant (per optimizer step)"},
+		&cli.Float64Flag{Name: "warmup", Usage: "linear warm-up `EPOCHS` (cosine, step, constant)"},
+		&cli.IntFlag{Name: "step-epochs", Usage: "step schedule: epochs between decays (default epochs/3)"},
+		&cli.Float64Flag{Name: "step-gamma", Value: 0.1, Usage: "step schedule: decay factor"},
+		&cli.Float64Flag{Name: "label-smoothing"},
+		&cli.IntFlag{Name: "subset", Usage: "train on the first `N` training images"},
+		&cli.IntFlag{Name: "per-class", Usage: "train on `N` random images per class"},
+		&cli.Float64Flag{Name: "val-fraction", Usage: "hold out this stratified fraction for validation (default: validate on the test set)"},
+		&cli.IntFlag{Name: "val-limit", Usage: "validate on the first `N` validation images only"},
+		&cli.StringFlag{Name: "augment", Value: "none", Usage: "comma-separated: crop, flip, cutout (or none)"},
+		&cli.IntFlag{Name: "crop-pad", Value: 4, Usage: "padding of the random crop"},
+		&cli.IntFlag{Name: "cutout", Value: 8, Usage: "side of the cutout square"},
+	}
+}
