@@ -26,7 +26,7 @@ func TestStudyPipeline(t *testing.T) {
 	cfg.PerClass, cfg.TestSubset, cfg.Epochs, cfg.Batch = 12, 24, 1, 24
 	cfg.Baseline = "resnet18"
 	cfg.Models = []study.Model{{Arch: "resnet18", Width: 0.125}, {Arch: "lenet", Width: 0.5}}
-	cfg.Corruptions = []string{"fog", "contrast"}
+	cfg.Corruptions, cfg.Severities = []string{"fog", "contrast"}, []int{1, 2, 3, 4, 5}
 	cfg.Seeds, cfg.Bootstrap = 2, 200
 	js, _ := json.Marshal(cfg)
 	cfgPath := filepath.Join(dir, "study.json")
