@@ -91,7 +91,7 @@ type Config struct {
 // ResNet18, VGG11) and λ ∈ {0, 0.5, 1}.
 func Default() Config {
 	return Config{
-		Data: "fashion-mnist", PerClass: 150, TestSubset: 1000, InputSize: 32,
+		Data: "fashion-mnist", PerClass: 100, TestSubset: 1000, InputSize: 32,
 		Epochs: 2, Batch: 32, Optimizer: "adamw", LR: 0.003, Schedule: "onecycle", Augment: []string{"none"}, Seed: 0, Seeds: 3,
 		Baseline:    "resnet50",
 		Corruptions: corrupt.BenchmarkNames(),
@@ -103,8 +103,8 @@ func Default() Config {
 			{Arch: "squeezenet1_1", Width: 0.5},
 			{Arch: "lenet", Width: 1},
 			{Arch: "convnext_tiny", Width: 0.125},
-			{Arch: "vit_small", Width: 0.25},
-			{Arch: "mlp_mixer", Width: 0.25},
+			{Arch: "vit_small", Width: 0.125},
+			{Arch: "mlp_mixer", Width: 0.125},
 		},
 		NCL: &NCLRecipe{Lambdas: []float64{0, 0.5, 1},
 			Members: []Model{{Arch: "lenet", Width: 1}, {Arch: "resnet18", Width: 0.25}, {Arch: "vgg11_bn", Width: 0.25}}},
