@@ -69,12 +69,16 @@ func (e EnsembleRecipe) Resolved(cfg Config) EnsembleRecipe {
 	return e
 }
 
-func (c Config) ensembleRecipe() EnsembleRecipe {
-	var e EnsembleRecipe
-	if c.Ensembles != nil {
-		e = *c.Ensembles
+func (c Config) ensembleRecipe() EnsembleRecipe { return resolve(c.Ensembles, c) }
+
+// resolve is a stage's recipe p (nil: the zero recipe) with the defaults of its
+// Resolved filled in for c.
+func resolve[R interface{ Resolved(Config) R }](p *R, c Config) R {
+	var r R
+	if p != nil {
+		r = *p
 	}
-	return e.Resolved(c)
+	return r.Resolved(c)
 }
 
 // The files of stage 2 under RUN/ensembles.

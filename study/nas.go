@@ -116,13 +116,7 @@ func (n NASRecipe) Resolved(Config) NASRecipe {
 	return n
 }
 
-func (c Config) nasRecipe() NASRecipe {
-	var n NASRecipe
-	if c.NAS != nil {
-		n = *c.NAS
-	}
-	return n.Resolved(c)
-}
+func (c Config) nasRecipe() NASRecipe { return resolve(c.NAS, c) }
 
 // The files of stage 3 under RUN/nas, and its figures.
 const (

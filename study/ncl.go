@@ -90,13 +90,7 @@ func (n NCLRecipe) Resolved(cfg Config) NCLRecipe {
 	return n
 }
 
-func (c Config) nclRecipe() NCLRecipe {
-	var n NCLRecipe
-	if c.NCL != nil {
-		n = *c.NCL
-	}
-	return n.Resolved(c)
-}
+func (c Config) nclRecipe() NCLRecipe { return resolve(c.NCL, c) }
 
 // grid returns the recipe's cells (ensemble.NCLGrid): heuristic none at γ = 0
 // and every other heuristic at γ = Gamma, each at every λ.
@@ -537,23 +531,11 @@ func (ref *nclReference) meanOver(v [][]float64, w []int) float64 {
 // rowMean is the mean over the reference ensembles of a value of their stage-2
 // rows (get), NaN values left out, ensembles counted w[e] times (nil: once).
 func (ref *nclReference) rowMean(get func(diversity.Ensemble) float64, w []int) float64 {
-	var s, n float64
+	v := make([]float64, len(ref.rows))
 	for e, row := range ref.rows {
-		v := get(row)
-		if math.IsNaN(v) {
-			continue
-		}
-		c := 1.0
-		if w != nil {
-			c = float64(w[e])
-		}
-		s += c * v
-		n += c
+		v[e] = get(row)
 	}
-	if n == 0 {
-		return math.NaN()
-	}
-	return s / n
+	return weightedImageMean(v, w)
 }
 
 func mapValue(m map[string]float64, k string) float64 {
