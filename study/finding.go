@@ -68,8 +68,12 @@ func (f Finding) finish(cfg Config) Finding {
 		f.Verdict = f.Cells[f.Primary].Verdict
 	}
 	if f.Verdict == Inconclusive {
-		f.Settle = fmt.Sprintf("the primary interval contains the threshold: more seeds (now %d), more test images (now %d) or more epochs (now %d) would narrow it",
-			len(cfg.SeedList()), cfg.TestSubset, cfg.Epochs)
+		images := "the whole test set"
+		if cfg.TestSubset > 0 {
+			images = fmt.Sprintf("%d", cfg.TestSubset)
+		}
+		f.Settle = fmt.Sprintf("the primary interval contains the threshold: more seeds (now %d), more test images (now %s) or more epochs (now %d) would narrow it",
+			len(cfg.SeedList()), images, cfg.Epochs)
 	}
 	return f
 }
