@@ -320,9 +320,14 @@ func TestStudySlurm(t *testing.T) {
 				continue
 			}
 			tried[c] = true
-			if out, err := exec.Command("scontrol", "suspend", task).CombinedOutput(); err != nil {
+			out, err := exec.Command("scontrol", "suspend", task).CombinedOutput()
+			if err != nil {
 				continue // it ended meanwhile
-			} else if states, _ := cellStates(t, run); states[c] == "done" {
+			}
+			// slurmd delivers SIGSTOP after scontrol returns: give it time to
+			// land, so that a cell found unfinished now cannot finish later.
+			time.Sleep(500 * time.Millisecond)
+			if states, _ := cellStates(t, run); states[c] == "done" {
 				t.Logf("%s finished before it was suspended (%s); trying another", c, out)
 				exec.Command("scontrol", "resume", task).Run()
 				continue
