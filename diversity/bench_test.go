@@ -3,6 +3,7 @@ package diversity
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -44,6 +45,21 @@ func BenchmarkDiversity(b *testing.B) {
 					if v, _ := r.Float(k); math.IsNaN(v) {
 						b.Fatalf("%s is NaN", k)
 					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLinearCKABatch times linear and debiased CKA of the benchmark case by row
+// batch size (the libtorch products' shape).
+func BenchmarkLinearCKABatch(b *testing.B) {
+	in := benchInputs(b)
+	for _, batch := range []int{1024, 2048, 4096} {
+		b.Run(strconv.Itoa(batch), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := linearCKAsTorch(in.Features, in.M, in.N, in.D, batch, true); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

@@ -16,21 +16,38 @@ type FeatureCKA struct {
 
 // LinearCKAs computes linear and debiased linear CKA for every pair of members from
 // M*N*D row-major features, batch rows at a time (batch <= 0: 1024). The features
-// are centred in float64. For large inputs (n·(m·d)² from float32Work on) each
-// batch's cross products are taken in float32, half the work of float64 for the
-// BLAS, and accumulated in float64, which keeps the results within 1e-6 relative
-// of the all-float64 computation; smaller inputs are computed in float64
-// throughout. Debiased CKA is NaN when n < 4.
+// are centred in float64 and each batch's cross products are taken by libtorch. For
+// large inputs (n·(m·d)² from float32Work on) they are taken in float32, half the
+// work of float64 for the BLAS, and accumulated in float64, which keeps the results
+// within 1e-6 relative of the all-float64 computation; smaller inputs are computed
+// in float64 throughout. Debiased CKA is NaN when n < 4. Should libtorch fail (out
+// of memory, say), LinearCKAs computes with gonum's BLAS instead; Compute reports
+// the error.
 func LinearCKAs(feat []float32, m, n, d, batch int) FeatureCKA {
-	return linearCKAs(feat, m, n, d, batch, float64(n)*float64(m*d)*float64(m*d) >= float32Work)
+	return linearCKAs(feat, m, n, d, batch, linearSingle(m, n, d))
+}
+
+// linearSingle says whether LinearCKAs takes its batch products in float32.
+func linearSingle(m, n, d int) bool {
+	return float64(n)*float64(m*d)*float64(m*d) >= float32Work
 }
 
 // float32Work is the size n·(m·d)² of a linear CKA from which LinearCKAs takes its
 // batch products in float32.
 const float32Work = 1 << 32
 
-// linearCKAs is LinearCKAs with the batch products in float32 (single) or float64.
+// linearCKAs is LinearCKAs with the batch products in float32 (single) or float64,
+// by libtorch (gonum's BLAS should libtorch fail).
 func linearCKAs(feat []float32, m, n, d, batch int, single bool) FeatureCKA {
+	f, err := linearCKAsTorch(feat, m, n, d, batch, single)
+	if err != nil {
+		return linearCKAsGo(feat, m, n, d, batch, single)
+	}
+	return f
+}
+
+// linearCKAsGo is linearCKAs with the batch products by gonum's BLAS.
+func linearCKAsGo(feat []float32, m, n, d, batch int, single bool) FeatureCKA {
 	if batch <= 0 {
 		batch = 1024
 	}
@@ -105,7 +122,7 @@ func linearCKAs(feat []float32, m, n, d, batch int, single bool) FeatureCKA {
 			}
 		}
 	}
-	fro2 := func(i, k int) float64 { // ‖X_iᵀ X_k‖²_F, k >= i
+	return finishLinearCKAs(m, n, rn, func(i, k int) float64 { // ‖X_iᵀ X_k‖²_F, k >= i
 		var s float64
 		g := acc[i]
 		for r := 0; r < d; r++ {
@@ -114,7 +131,12 @@ func linearCKAs(feat []float32, m, n, d, batch int, single bool) FeatureCKA {
 			}
 		}
 		return s
-	}
+	})
+}
+
+// finishLinearCKAs forms linear and debiased CKA from fro2(i, k) = ‖X_iᵀ X_k‖²_F
+// (k >= i) and the squared row norms rn of the centred features.
+func finishLinearCKAs(m, n int, rn [][]float64, fro2 func(i, k int) float64) FeatureCKA {
 	N := float64(n)
 	hsic := make([][]float64, m)
 	hsicU := make([][]float64, m)

@@ -365,7 +365,10 @@ func Compute(in Inputs, o Options) (*Report, error) {
 		failureIndependence(r, oracle, counts, m, n)
 	}
 	if in.Features != nil && (want["linear_cka"] || want["debiased_linear_cka"]) {
-		f := LinearCKAs(in.Features, m, n, in.D, o.CKABatch)
+		f, err := linearCKAsTorch(in.Features, m, n, in.D, o.CKABatch, linearSingle(m, n, in.D))
+		if err != nil {
+			return nil, err
+		}
 		if want["linear_cka"] {
 			pairwiseMatrix(r, "linear_cka", f.Linear, "")
 		}
@@ -378,7 +381,9 @@ func Compute(in Inputs, o Options) (*Report, error) {
 		}
 	}
 	if in.Features != nil && want["rbf_cka"] {
-		rbf(r, in, o)
+		if err := rbf(r, in, o); err != nil {
+			return nil, err
+		}
 	}
 	for _, meth := range []string{"cosine", "spearman"} {
 		name := "attribution_" + meth
@@ -495,8 +500,11 @@ func failureIndependence(r *Report, oracle []uint8, counts [][]Counts, m, n int)
 	r.Values["all_fail_ratio"] = ar
 }
 
-// rbf computes RBF CKA per threshold, over minibatches when N exceeds RBFBatch.
-func rbf(r *Report, in Inputs, o Options) {
+// rbf computes RBF CKA per threshold, over minibatches when N exceeds RBFBatch: per
+// batch each member's Gram matrix once for all thresholds, by libtorch (float32
+// products of the centred features from rbfFloat32Work on, within 1e-6 relative of
+// float64), see rbfCKAs.
+func rbf(r *Report, in Inputs, o Options) error {
 	ts := o.RBFThresholds
 	if ts == nil {
 		ts = []float64{0.5, 1}
@@ -506,36 +514,13 @@ func rbf(r *Report, in Inputs, o Options) {
 		bs = 1000
 	}
 	m, n, d := in.M, in.N, in.D
-	nb := (n + bs - 1) / bs
-	sums := make([][][]float64, len(ts))
-	for t := range ts {
-		sums[t] = square(m)
-	}
-	grams := make([][]float64, m)
-	for b := 0; b < nb; b++ {
-		a0, a1 := b*n/nb, (b+1)*n/nb
-		rows := a1 - a0
-		x := make([]float64, rows*d)
-		for t, th := range ts {
-			for i := 0; i < m; i++ {
-				src := in.Features[(i*n+a0)*d : (i*n+a1)*d]
-				for j, v := range src {
-					x[j] = float64(v)
-				}
-				grams[i] = RBFGram(x, rows, d, th)
-			}
-			for i := 0; i < m; i++ {
-				for k := i; k < m; k++ {
-					v := GramCKA(grams[i], grams[k])
-					sums[t][i][k] += v / float64(nb)
-					sums[t][k][i] = sums[t][i][k]
-				}
-			}
-		}
+	single := float64(m)*float64(n)*float64(min(bs, n))*float64(d) >= rbfFloat32Work
+	sums, nb, err := rbfCKAs(in.Features, m, n, d, ts, bs, single)
+	if err != nil {
+		return err
 	}
 	reason := ""
 	if nb > 1 {
-		reason = ""
 		r.Values["rbf_cka_batches"] = float64(nb)
 	}
 	for t, th := range ts {
@@ -546,6 +531,7 @@ func rbf(r *Report, in Inputs, o Options) {
 			r.Values["rbf_cka_threshold"] = th
 		}
 	}
+	return nil
 }
 
 // sumPLogP is Σ p log p over p > 0.
