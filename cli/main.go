@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/divres/divres/internal/torchblas"
 )
+
+// profileFile is the open --cpuprofile file, nil without the flag.
+var profileFile *os.File
 
 // commands holds the subcommands; each cmd_*.go file adds its own in an init function.
 var commands []*cli.Command
@@ -30,6 +34,7 @@ func newApp() *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the whole command to `FILE` (go tool pprof; libtorch's own threads show as cgo calls)"},
 		},
 		Before: func(c *cli.Context) error {
 			if c.String("log-format") == "json" {
@@ -42,7 +47,25 @@ func newApp() *cli.App {
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			logrus.SetLevel(lvl)
+			if p := c.String("cpuprofile"); p != "" {
+				f, err := os.Create(p)
+				if err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					f.Close()
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				profileFile = f
+			}
 			return nil
+		},
+		After: func(*cli.Context) error {
+			if profileFile == nil {
+				return nil
+			}
+			pprof.StopCPUProfile()
+			return profileFile.Close()
 		},
 		Commands: commands,
 	}

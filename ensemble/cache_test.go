@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -152,5 +153,64 @@ func TestPredictionCache(t *testing.T) {
 	}
 	if _, err := OpenPoolMembers([]string{dirs[0], dirs[0]}); err == nil || !strings.Contains(err.Error(), "same checkpoint") {
 		t.Errorf("the same member twice: %v", err)
+	}
+}
+
+// TestPredictionCacheWorkers: on two intra-op threads Outputs shares the slices
+// between two one-thread workers; every array equals a run on one thread, slice by
+// slice, and the thread count is brought back afterwards.
+func TestPredictionCacheWorkers(t *testing.T) {
+	root := t.TempDir()
+	classes := []string{"a", "b", "c"}
+	dirs := []string{filepath.Join(root, "m1"), filepath.Join(root, "m2")}
+	writeTinyMember(t, dirs[0], 5, classes)
+	writeTinyMember(t, dirs[1], 6, classes)
+	members, err := OpenPoolMembers(dirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ins []InputSlice
+	for k := range 5 {
+		ds := tinyImages(t, 24, uint64(10+k), classes)
+		ins = append(ins, InputSlice{Slice: Slice{"s", k + 1}, Load: func() (data.Dataset, error) { return ds, nil }})
+	}
+	ins[0].Slice = CleanSlice
+	prev := torch.NumThreads()
+	defer torch.SetNumThreads(prev)
+	run := func(threads int) ([][]*Outputs, []int) {
+		torch.SetNumThreads(threads)
+		c, _ := NewPredictionCache(filepath.Join(root, "cache", strconv.Itoa(threads)))
+		var seen []int
+		out, err := c.Outputs(context.Background(), members, ins, torch.CPU,
+			OutputsOptions{Batch: 7, Logits: true, Features: true, Progress: func(done, total int) {
+				if total != len(ins) {
+					t.Errorf("progress total %d, want %d", total, len(ins))
+				}
+				seen = append(seen, done)
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := torch.NumThreads(); got != threads {
+			t.Errorf("Outputs left %d threads, want %d", got, threads)
+		}
+		return out, seen
+	}
+	one, _ := run(1)
+	two, seen := run(2)
+	if !slices.Equal(seen, []int{1, 2, 3, 4, 5}) {
+		t.Errorf("progress reports %v, want 1…5 in order", seen)
+	}
+	for m := range one {
+		for s := range one[m] {
+			a, b := one[m][s], two[m][s]
+			if a.N != 24 || !slices.Equal(a.Probs, b.Probs) || !slices.Equal(a.Logits, b.Logits) ||
+				!slices.Equal(a.Features, b.Features) || !slices.Equal(a.Labels, b.Labels) {
+				t.Errorf("member %d slice %d: two workers differ from one thread", m, s)
+			}
+		}
+	}
+	if one[0][0].Features == nil || one[0][1].Features != nil {
+		t.Error("features not kept for the clean slice only")
 	}
 }

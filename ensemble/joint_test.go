@@ -317,6 +317,11 @@ func BenchmarkJointStep(b *testing.B) {
 	for i := range bt.Y {
 		bt.Y[i] = int64(r.IntN(10))
 	}
+	prev := torch.NumThreads()
+	defer torch.SetNumThreads(prev)
+	threads := benchEnv(b, "NCL_BENCH_THREADS", 1)
+	torch.SetNumThreads(threads)
+	b.Logf("threads %d (NCL_BENCH_THREADS; pass the same --threads to bench/python/ncl_step.py)", threads)
 	for _, h := range Heuristics() {
 		b.Run(h, func(b *testing.B) {
 			torch.ManualSeed(0)

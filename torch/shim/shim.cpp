@@ -3,6 +3,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <dlfcn.h>
+
 #include <atomic>
 #include <mutex>
 #include <torch/csrc/autograd/autograd.h>
@@ -22,6 +24,17 @@ bool cuda_present() { return at::hasCUDA(); }
 // state, and Go runs cgo calls on whichever thread is free; every call therefore
 // brings its thread to the asked count (once per thread: the check is a read).
 std::atomic<int> g_threads{0};
+
+// set_blas_threads brings OpenBLAS's own thread pool, when libtorch's BLAS is
+// OpenBLAS, to n threads: libtorch's thread setting does not reach it, and two
+// pools of busy threads on few cores (OpenMP's and OpenBLAS's) slow each other
+// down. Without OpenBLAS (MKL, which libtorch sets itself; another BLAS) it does
+// nothing.
+void set_blas_threads(int n) {
+  using setter = void (*)(int);
+  static const setter set = reinterpret_cast<setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set != nullptr) set(n);
+}
 
 }  // namespace
 
@@ -188,6 +201,7 @@ const char* dr_version(void) {
 void dr_set_num_threads(int n) {
   g_threads.store(n, std::memory_order_relaxed);
   at::set_num_threads(n);
+  set_blas_threads(n);
 }
 int dr_get_num_threads(void) { return at::get_num_threads(); }
 
