@@ -15,7 +15,7 @@ type FeatureCKA struct {
 }
 
 // LinearCKAs computes linear and debiased linear CKA for every pair of members from
-// M*N*D row-major features, batch rows at a time (batch <= 0: 1024). The features
+// M*N*D row-major features, batch rows at a time (batch <= 0: 2048). The features
 // are centred in float64 and each batch's cross products are taken by libtorch. For
 // large inputs (n·(m·d)² from float32Work on) they are taken in float32, half the
 // work of float64 for the BLAS, and accumulated in float64, which keeps the results
@@ -31,6 +31,11 @@ func LinearCKAs(feat []float32, m, n, d, batch int) FeatureCKA {
 func linearSingle(m, n, d int) bool {
 	return float64(n)*float64(m*d)*float64(m*d) >= float32Work
 }
+
+// defaultCKABatch is the row batch of linear CKA when none is given: with libtorch's
+// products 2048 rows took about 10% less time than 1024 on 10 members × 10,000 ×
+// 512 (2 cores), 4096 no less than 2048.
+const defaultCKABatch = 2048
 
 // float32Work is the size n·(m·d)² of a linear CKA from which LinearCKAs takes its
 // batch products in float32.
@@ -49,7 +54,7 @@ func linearCKAs(feat []float32, m, n, d, batch int, single bool) FeatureCKA {
 // linearCKAsGo is linearCKAs with the batch products by gonum's BLAS.
 func linearCKAsGo(feat []float32, m, n, d, batch int, single bool) FeatureCKA {
 	if batch <= 0 {
-		batch = 1024
+		batch = defaultCKABatch
 	}
 	batch = min(batch, n)
 	means := make([][]float64, m)

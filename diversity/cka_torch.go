@@ -66,7 +66,7 @@ func memberMeans(feat []float32, m, n, d int) [][]float64 {
 // tensors.
 func linearCKAsTorch(feat []float32, m, n, d, batch int, single bool) (FeatureCKA, error) {
 	if batch <= 0 {
-		batch = 1024
+		batch = defaultCKABatch
 	}
 	batch = min(batch, n)
 	means := memberMeans(feat, m, n, d)
@@ -314,7 +314,7 @@ func rbfBatch(s *torch.Scope, feat []float32, m, n, d, a0, a1 int, ts []float64,
 				k += b - a - 1
 			}
 		}
-		med[i] = upperMedian(append([]float64(nil), ui...), b)
+		med[i] = upperMedian(ui, b)
 	})
 	x.Free()
 	for t, th := range ts {
@@ -399,7 +399,7 @@ func gramBlocks(b int) int {
 
 // upperMedian is the median of the b×b symmetric matrix of squared distances (b
 // zeros on the diagonal, each of the p = b(b-1)/2 values u of the upper triangle
-// twice) from u alone, reordering u: the k-th smallest of the b² entries is 0 for
+// twice) from u alone (u is left as it is): the k-th smallest of the b² entries is 0 for
 // k < b and u's ((k-b)/2)-th smallest after that (distances are >= 0).
 func upperMedian(u []float64, b int) float64 {
 	nn := b * b
@@ -459,9 +459,9 @@ func orderStats(u []float64, k0, k1 int) (float64, float64) {
 		cum += int(c)
 	}
 	cand := make([]uint64, 0, cum+int(hist[b1])-below)
+	klo, khi := mn+uint64(b0)<<shift, mn+uint64(b1+1)<<shift-1 // the buckets' keys
 	for _, v := range u {
-		k := math.Float64bits(v)
-		if bk := int((k - mn) >> shift); bk >= b0 && bk <= b1 {
+		if k := math.Float64bits(v); k-klo <= khi-klo {
 			cand = append(cand, k)
 		}
 	}

@@ -32,7 +32,7 @@ type Options struct {
 	RBFThresholds []float64
 	// AttributionSimilarity is "cosine" (default) or "spearman".
 	AttributionSimilarity string
-	// CKABatch is the row batch of the linear CKA accumulation (<= 0: 1024).
+	// CKABatch is the row batch of the linear CKA accumulation (<= 0: 2048).
 	CKABatch int
 	// RBFBatch bounds the samples of one RBF Gram matrix: with more samples RBF CKA is
 	// the mean over consecutive minibatches of this size (<= 0: 1000).
