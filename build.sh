@@ -24,16 +24,46 @@ if [ "$(id -u)" != 0 ]; then
   if command -v sudo >/dev/null; then SUDO="sudo"; fi
 fi
 
-apt_install() {
-  local missing=()
+# missing_packages prints those of its arguments that are not installed.
+missing_packages() {
+  local p
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
   done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get to install them"
-  log "installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# apt_install installs what is missing of its arguments (the package lists are
+# updated once per build.sh run; dpkg skips its fsyncs: a machine that dies mid-way
+# gets a fresh image anyway).
+APT_UPDATED=""
+apt_install() {
+  local missing
+  missing=$(missing_packages "$@")
+  [ -z "$missing" ] && return 0
+  command -v apt-get >/dev/null || die "missing packages $missing and no apt-get to install them"
+  log "installing" $missing
+  if [ -z "$APT_UPDATED" ]; then
+    $SUDO apt-get update -qq
+    APT_UPDATED=1
+  fi
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -o Dpkg::Options::=--force-unsafe-io $missing >/dev/null
+}
+
+# prebuild_go compiles divres's Go dependencies that need no libtorch (module
+# download included) in the background, while apt installs libtorch: on a fresh
+# machine the two take about as long. It needs the C compiler (cgo is part of every
+# package's build configuration), so it starts after g++ is installed.
+PREBUILD_PID=""
+prebuild_go() {
+  (
+    go mod download
+    pkgs=$(go list -deps -f '{{if not .Standard}}{{if not .CgoFiles}}{{.ImportPath}}{{end}}{{end}}' ./cli |
+      grep -v '^github.com/divres/divres' || true)
+    # shellcheck disable=SC2086
+    [ -z "$pkgs" ] || go build $pkgs
+  ) >"$ROOT/build/prebuild.log" 2>&1 &
+  PREBUILD_PID=$!
 }
 
 find_libtorch() {
@@ -59,19 +89,27 @@ find_libtorch() {
   echo ""
 }
 
+# setup installs what is missing (and the extra packages given), finds libtorch and
+# builds the shim.
 setup() {
   command -v go >/dev/null || die "Go is not installed (need Go ≥ 1.26 on PATH or in /usr/local/go)"
+  mkdir -p "$ROOT/build"
   apt_install cmake g++ make dataset-fashion-mnist
-  local found
+  local found late=("$@")
   found=$(find_libtorch)
   if [ -z "$found" ]; then
     # Debian's libtorch, with OpenBLAS (only "recommended" by libtorch-dev, and the
     # reference BLAS it otherwise falls back to is ~1.7x slower on small nets).
-    apt_install libtorch-dev libopenblas0-pthread
-    found=$(find_libtorch)
+    late+=(libtorch-dev libopenblas0-pthread)
   elif [ "${found#*|}" = "Debian libtorch-dev" ]; then
-    apt_install libopenblas0-pthread
+    late+=(libopenblas0-pthread)
   fi
+  if [ -n "$(missing_packages "${late[@]}")" ]; then
+    prebuild_go
+    apt_install "${late[@]}"
+    [ -z "$PREBUILD_PID" ] || wait "$PREBUILD_PID" || log "Go prebuild failed (see build/prebuild.log); the build below reports the cause"
+  fi
+  [ -z "$found" ] && found=$(find_libtorch)
   [ -n "$found" ] || die "no libtorch found"
   local prefix=${found%%|*} source=${found#*|}
 
@@ -101,10 +139,9 @@ cmd=${1:-setup}
 case "$cmd" in
   setup) setup ;;
   test)
-    setup
     # Headless Chromium renders the study report (study/report_test.go); Slurm
     # and munge run the study on a real local cluster (cli/study_slurm_test.go).
-    apt_install chromium slurm-wlm munge
+    setup chromium slurm-wlm munge
     # libgomp reads its wait policy when libtorch is loaded. Test binaries run in
     # parallel, so idle OpenMP threads must sleep at once (PASSIVE), or steps become
     # erratic and several times slower on few cores. The divres binary (run) picks its
