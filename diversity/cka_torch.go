@@ -172,8 +172,8 @@ const rbfFloat32Work = 1 << 32
 // not change), its Gram matrix is taken once by libtorch (float32 products when
 // single, else float64) for all thresholds, the squared distances and their median
 // over all b² entries (by selection on the upper triangle) in float64, then per
-// threshold the exp and double centring of the upper triangle and diagonal, and the
-// M×M inner products of the centred Grams as two libtorch products.
+// threshold the exp (libtorch) and double centring of the upper triangle and
+// diagonal, and the M×M inner products of the centred Grams from them (symmetry).
 func rbfCKAs(feat []float32, m, n, d int, ts []float64, bs int, single bool) ([][][]float64, int, error) {
 	if bs <= 0 {
 		bs = 1000
@@ -370,10 +370,10 @@ func rbfBatch(s *torch.Scope, feat []float32, m, n, d, a0, a1 int, ts []float64,
 			}
 		})
 		// <K_i, K_k> = 2·Σ_{a<c} K_i[a,c] K_k[a,c] + Σ_a K_i[a,a] K_k[a,a].
-		ip := kt.Mm(kt.T()).MulScalar(2).Add(diag.Mm(diag.T()))
-		prod, err := ip.Float64s()
-		if err != nil {
-			return err
+		// (Go's chunked dot products beat libtorch's Mm of this m × p shape.)
+		prod, pd := symDots(k64, m, p), symDots(d64, m, b)
+		for j := range prod {
+			prod[j] = 2*prod[j] + pd[j]
 		}
 		kt.Free()
 		diag.Free()
@@ -467,4 +467,60 @@ func orderStats(u []float64, k0, k1 int) (float64, float64) {
 	}
 	slices.Sort(cand)
 	return math.Float64frombits(cand[k0-below]), math.Float64frombits(cand[k1-below])
+}
+
+// symDots returns the m×m (row-major) inner products of the rows of the m×p matrix
+// u, in column chunks on GOMAXPROCS goroutines (each chunk's m(m+1)/2 dot products
+// on data that stays in cache).
+func symDots(u []float64, m, p int) []float64 {
+	const chunk = 2048
+	nc := (p + chunk - 1) / chunk
+	w := max(1, min(nc, runtime.GOMAXPROCS(0)))
+	parts := make([][]float64, w)
+	var wg sync.WaitGroup
+	for g := 0; g < w; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			acc := make([]float64, m*m)
+			for c := g; c < nc; c += w {
+				c0, c1 := c*chunk, min((c+1)*chunk, p)
+				for i := 0; i < m; i++ {
+					x := u[i*p+c0 : i*p+c1]
+					for k := i; k < m; k++ {
+						y := u[k*p+c0 : k*p+c1]
+						y = y[:len(x)]
+						var s0, s1, s2, s3 float64
+						j := 0
+						for ; j+4 <= len(x); j += 4 {
+							s0 += x[j] * y[j]
+							s1 += x[j+1] * y[j+1]
+							s2 += x[j+2] * y[j+2]
+							s3 += x[j+3] * y[j+3]
+						}
+						for ; j < len(x); j++ {
+							s0 += x[j] * y[j]
+						}
+						acc[i*m+k] += (s0 + s1) + (s2 + s3)
+					}
+				}
+			}
+			parts[g] = acc
+		}()
+	}
+	wg.Wait()
+	out := make([]float64, m*m)
+	for _, a := range parts {
+		for i := 0; i < m; i++ {
+			for k := i; k < m; k++ {
+				out[i*m+k] += a[i*m+k]
+			}
+		}
+	}
+	for i := 0; i < m; i++ {
+		for k := 0; k < i; k++ {
+			out[i*m+k] = out[k*m+i]
+		}
+	}
+	return out
 }
