@@ -15,8 +15,9 @@ import (
 // Version returns the version of the libtorch the shim was built against.
 func Version() string { return C.GoString(C.dr_version()) }
 
-// SetNumThreads sets libtorch's number of intra-op threads (and OpenBLAS's, when
-// libtorch calls OpenBLAS, which libtorch itself leaves at the CPU count).
+// SetNumThreads sets libtorch's number of intra-op threads, and OpenBLAS's when
+// libtorch calls OpenBLAS (libtorch itself leaves OpenBLAS at the CPU count)
+// unless OPENBLAS_NUM_THREADS is set.
 func SetNumThreads(n int) {
 	if n > 0 {
 		C.dr_set_num_threads(C.int(n))

@@ -5,6 +5,8 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
+
 #include <atomic>
 #include <mutex>
 #include <torch/csrc/autograd/autograd.h>
@@ -29,8 +31,10 @@ std::atomic<int> g_threads{0};
 // OpenBLAS, to n threads: libtorch's thread setting does not reach it, and two
 // pools of busy threads on few cores (OpenMP's and OpenBLAS's) slow each other
 // down. Without OpenBLAS (MKL, which libtorch sets itself; another BLAS) it does
-// nothing.
+// nothing, and so does an OPENBLAS_NUM_THREADS set by the user.
 void set_blas_threads(int n) {
+  static const bool user_set = std::getenv("OPENBLAS_NUM_THREADS") != nullptr;
+  if (user_set) return;
   using setter = void (*)(int);
   static const setter set = reinterpret_cast<setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
   if (set != nullptr) set(n);
