@@ -185,7 +185,7 @@ func runIndividual(ctx context.Context, r *Run) error {
 
 	// 5. Intervals, seed spread, rank stability and verdicts.
 	done = step("statistics")
-	st := individualStatistics(cfg, baseName, evals, test.Len())
+	st := individualStatistics(cfg, baseName, evals, test.Len(), test.NumClasses())
 	err = writeIndividualStats(filepath.Join(dir, "stats"), st)
 	if err == nil {
 		err = writeFinding(dir, cfg, findingOne(st))

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/divres/divres/corrupt"
 	"github.com/divres/divres/diversity"
 	"github.com/divres/divres/internal/atomicfile"
@@ -70,8 +72,14 @@ type ModelStats struct {
 	CleanErrorSD  *float64 `json:"clean_error_sd"`
 	RelativeMCESD *float64 `json:"relative_mce_sd"`
 	// VersusBaseline is the claim that the model is more resilient than the
-	// baseline (nil for the baseline itself or without one).
+	// baseline (nil for the baseline itself, without one, or for a model that
+	// did not learn).
 	VersusBaseline *ClaimResult `json:"versus_baseline,omitempty"`
+	// NotLearned says why the model counts as not trained (clean accuracy
+	// below twice chance); such a model errs about as much on clean images as on
+	// corrupted ones, so its relative mCE is near 0 — "resilient" for the wrong
+	// reason — and it is left out of the correlation and the claims.
+	NotLearned string `json:"not_learned,omitempty"`
 }
 
 // IndividualStats are stage 1's statistics (RUN/stats/individual.json).
@@ -86,8 +94,10 @@ type IndividualStats struct {
 	// Models in the order of the configuration.
 	Models []ModelStats `json:"models"`
 	// Correlation is the claim that relative mCE rises with clean error
-	// (Spearman ρ over the models > 0).
+	// (Spearman ρ over the models that learned > 0).
 	Correlation ClaimResult `json:"correlation"`
+	// Correlated is the number of models in the correlation.
+	Correlated int `json:"correlated"`
 	// RankAgreement is Kendall's W of the models' relative mCE across the seeds
 	// (nil with one seed).
 	RankAgreement *float64 `json:"rank_agreement"`
@@ -149,7 +159,31 @@ func ptrValue(p *float64) float64 {
 // individualStatistics computes stage 1's statistics from the members'
 // outcomes: a bootstrap over the n test images (the same images for every model)
 // and, within each resample, over each model's seeds.
-func individualStatistics(cfg Config, baseName string, evals map[string][]*memberEval, n int) IndividualStats {
+// learnedFactor is how many times chance a model's clean accuracy must reach for
+// it to count as trained.
+const learnedFactor = 2
+
+// notLearned returns why a model whose members have these evaluations counts as
+// not trained on a task of classes classes ("" when it learned): its clean
+// accuracy, averaged over the seeds, is below learnedFactor × chance.
+func notLearned(evs []*memberEval, classes int) string {
+	if classes < 2 || len(evs) == 0 {
+		return ""
+	}
+	var acc float64
+	for _, e := range evs {
+		acc += 1 - e.Result.CleanError
+	}
+	acc /= float64(len(evs))
+	chance := 1 / float64(classes)
+	if acc >= learnedFactor*chance {
+		return ""
+	}
+	return fmt.Sprintf("clean accuracy %.1f %% is below %g× chance (%.1f %%): the model did not learn in this recipe",
+		100*acc, float64(learnedFactor), 100*chance)
+}
+
+func individualStatistics(cfg Config, baseName string, evals map[string][]*memberEval, n, classes int) IndividualStats {
 	st := IndividualStats{TestImages: n, Seeds: len(cfg.SeedList()), Epochs: cfg.Epochs, Resamples: cfg.bootstrap(),
 		Level: confidence, Seed: cfg.Seed, Baseline: baseName}
 	var names []string
@@ -166,6 +200,13 @@ func individualStatistics(cfg Config, baseName string, evals map[string][]*membe
 	}
 	if len(names) == 0 || n == 0 {
 		return st
+	}
+	why := make([]string, len(names))
+	for a, evs := range members {
+		why[a] = notLearned(evs, classes)
+		if why[a] != "" {
+			logrus.Warnf("study: %s: %s; it is left out of finding 1", names[a], why[a])
+		}
 	}
 	var keys []sliceKey
 	for _, s := range members[0][0].Outcomes.Slices {
@@ -195,9 +236,9 @@ func individualStatistics(cfg Config, baseName string, evals map[string][]*membe
 		}
 		out := make([]float64, 0, perModel*len(res)+1)
 		var rmce, clean []float64
-		for _, r := range res {
+		for a, r := range res {
 			out = append(out, r.CleanError, r.CorruptionAccuracy, ptrValue(r.MCE), ptrValue(r.RelativeMCE))
-			if r.RelativeMCE != nil {
+			if r.RelativeMCE != nil && why[a] == "" {
 				rmce, clean = append(rmce, *r.RelativeMCE), append(clean, r.CleanError)
 			}
 		}
@@ -245,13 +286,13 @@ func individualStatistics(cfg Config, baseName string, evals map[string][]*membe
 	}
 	for a, name := range names {
 		ms := ModelStats{Model: name, Seeds: len(members[a]), CleanError: ivs[perModel*a], CorruptionAccuracy: ivs[perModel*a+1],
-			MCE: ivs[perModel*a+2], RelativeMCE: ivs[perModel*a+3]}
+			MCE: ivs[perModel*a+2], RelativeMCE: ivs[perModel*a+3], NotLearned: why[a]}
 		var ce, rm []float64
 		for _, r := range perSeed[a] {
 			ce, rm = append(ce, r.CleanError), append(rm, ptrValue(r.RelativeMCE))
 		}
 		ms.CleanErrorSD, ms.RelativeMCESD = finite(sd(ce)), finite(sd(rm))
-		if baseIdx >= 0 && a != baseIdx {
+		if baseIdx >= 0 && a != baseIdx && why[a] == "" {
 			ms.VersusBaseline = judge(Claim{Statement: fmt.Sprintf("%s is more resilient than %s (relative mCE below 100 %%)", name, baseName),
 				Threshold: 1, Below: true}, ms.RelativeMCE)
 		}
@@ -259,6 +300,11 @@ func individualStatistics(cfg Config, baseName string, evals map[string][]*membe
 	}
 	st.Correlation = *judge(Claim{Statement: "relative mCE rises with clean error (Spearman ρ above 0)", Threshold: 0},
 		ivs[len(ivs)-1])
+	for a := range names {
+		if why[a] == "" && baseIdx >= 0 {
+			st.Correlated++
+		}
+	}
 
 	// Rank agreement across the seeds that every model has.
 	seeds := len(members[0])
@@ -366,8 +412,16 @@ func individualMarkdown(st IndividualStats) string {
 		if m.RelativeMCESD != nil {
 			sdText = fmt.Sprintf("%.1f", 100**m.RelativeMCESD)
 		}
+		if m.NotLearned != "" {
+			verdict = "not learned¹"
+		}
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", m.Model, m.Seeds, m.CleanError.Format(100, 1),
 			m.CorruptionAccuracy.Format(100, 1), m.MCE.Format(100, 1), m.RelativeMCE.Format(100, 1), sdText, verdict)
+	}
+	for _, m := range st.Models {
+		if m.NotLearned != "" {
+			fmt.Fprintf(&b, "\n¹ %s: %s; left out of the correlation and the comparison with the baseline.\n", m.Model, m.NotLearned)
+		}
 	}
 	c := st.Correlation
 	fmt.Fprintf(&b, "\nSpearman ρ of relative mCE against clean error: %s: %s", c.Estimate.Format(1, 2), c.Verdict)
@@ -396,7 +450,7 @@ func findingOne(st IndividualStats) Finding {
 	src := filepath.Join("stats", individualTable+".json")
 	f := Finding{Number: 1, Stage: 1, Title: "Individual architectures",
 		Statement: "Architectures differ in resilience to corruptions, and the less accurate an architecture, the less resilient it is (relative mCE rises with clean error).",
-		Cells: []Cell{{Name: "relative mCE ~ clean error over the architectures", Quantity: "spearman_rho", N: len(st.Models),
+		Cells: []Cell{{Name: "relative mCE ~ clean error over the architectures that learned", Quantity: "spearman_rho", N: st.Correlated,
 			Estimate: st.Correlation.Estimate, Claim: st.Correlation.Claim, Source: src}}}
 	for _, m := range st.Models {
 		if m.VersusBaseline == nil {

@@ -497,12 +497,20 @@ func individualAsTable(b []byte) (*repTable, error) {
 		if m.VersusBaseline != nil {
 			v = repStr(string(m.VersusBaseline.Verdict))
 		}
+		if m.NotLearned != "" {
+			v = repStr("not learned")
+		}
 		t.Rows = append(t.Rows, []repValue{repStr(m.Model), repNum(float64(m.Seeds)), repInterval(m.CleanError), repInterval(m.CorruptionAccuracy),
 			repInterval(m.MCE), repInterval(m.RelativeMCE), repNumPtr(m.CleanErrorSD), repNumPtr(m.RelativeMCESD), v})
 	}
-	t.Note = fmt.Sprintf("Fractions (mCE and relative mCE: 1 = the baseline %s), each the estimate over %d seed(s) with its %s %% bootstrap interval over %d test images (%d resamples). Spearman ρ of relative mCE against clean error: %s, %s.",
-		baselineLabel(st.Baseline), st.Seeds, formatNumber(100*st.Level), st.TestImages, st.Resamples,
+	t.Note = fmt.Sprintf("Fractions (mCE and relative mCE: 1 = the baseline %s), each the estimate over %d seed(s) with its %s %% bootstrap interval over %d test images (%d resamples). Spearman ρ of relative mCE against clean error over the %d models that learned: %s, %s.",
+		baselineLabel(st.Baseline), st.Seeds, formatNumber(100*st.Level), st.TestImages, st.Resamples, st.Correlated,
 		formatInterval(st.Correlation.Estimate), st.Correlation.Verdict)
+	for _, m := range st.Models {
+		if m.NotLearned != "" {
+			t.Note += fmt.Sprintf(" Not learned: %s (%s).", m.Model, m.NotLearned)
+		}
+	}
 	if st.RankAgreement != nil {
 		t.Note += fmt.Sprintf(" Kendall's W of the ranking across seeds: %s.", formatNumber(*st.RankAgreement))
 	}

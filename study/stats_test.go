@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/divres/divres/corrupt"
 )
 
 // errorRate is the bootstrap statistic of a 0/1 sample: the weighted mean.
@@ -132,5 +135,57 @@ func TestIntervalJSON(t *testing.T) {
 	}
 	if got := in.Format(100, 1); got != "25.0 [–, 50.0]" {
 		t.Errorf("Format: %q", got)
+	}
+}
+
+// TestIndividualStatisticsLeavesOutUntrained: a model at chance accuracy errs as
+// much on clean as on corrupted images, so its relative mCE is near 0; it is
+// flagged, gets no claim against the baseline, and the correlation of finding 1 is
+// over the models that learned (here a perfect ρ = 1, which the untrained model
+// would break).
+func TestIndividualStatisticsLeavesOutUntrained(t *testing.T) {
+	const n = 40
+	outcomes := func(clean, corr float64) *memberEval {
+		o := &Outcomes{N: n}
+		slice := func(c string, s int, p float64) {
+			w := []byte(strings.Repeat("0", n))
+			for i := range int(math.Round(p * n)) {
+				w[(i*7)%n] = '1'
+			}
+			o.Slices = append(o.Slices, SliceOutcome{Corruption: c, Severity: s, Wrong: string(w)})
+		}
+		slice("", 0, clean)
+		for _, c := range corrupt.BenchmarkNames() {
+			slice(c, 3, corr)
+		}
+		return &memberEval{Result: &corrupt.Result{CleanError: clean}, Outcomes: o}
+	}
+	cfg := Default()
+	cfg.Bootstrap = 100
+	names := []string{cfg.Models[0].Name(), cfg.Models[1].Name(), cfg.Models[2].Name(), cfg.Models[3].Name()}
+	evals := map[string][]*memberEval{
+		names[0]: {outcomes(0.1, 0.5)}, names[1]: {outcomes(0.2, 0.65)},
+		names[2]: {outcomes(0.3, 0.8)}, names[3]: {outcomes(0.9, 0.9)},
+	}
+	st := individualStatistics(cfg, names[0], evals, n, 10)
+	if len(st.Models) != 4 || st.Correlated != 3 {
+		t.Fatalf("%d models, %d correlated; want 4 and 3", len(st.Models), st.Correlated)
+	}
+	for i, m := range st.Models {
+		if (m.NotLearned != "") != (i == 3) {
+			t.Errorf("%s: not learned %q", m.Model, m.NotLearned)
+		}
+		if (m.VersusBaseline != nil) != (i == 1 || i == 2) {
+			t.Errorf("%s: claim against the baseline %v", m.Model, m.VersusBaseline)
+		}
+	}
+	if rho := st.Correlation.Estimate.Value; rho != 1 {
+		t.Errorf("Spearman ρ over the models that learned %v, want 1", rho)
+	}
+	if notLearned([]*memberEval{outcomes(0.79, 0.9)}, 10) != "" || notLearned([]*memberEval{outcomes(0.81, 0.9)}, 10) == "" {
+		t.Error("the threshold is not twice chance (20 % accuracy for 10 classes)")
+	}
+	if f := findingOne(st); f.Cells[0].N != 3 {
+		t.Errorf("finding 1's correlation cell has N %d, want 3", f.Cells[0].N)
 	}
 }
