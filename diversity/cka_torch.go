@@ -183,34 +183,76 @@ func rbfCKAs(feat []float32, m, n, d int, ts []float64, bs int, single bool) ([]
 	for t := range ts {
 		sums[t] = square(m)
 	}
+	add := func(t, i, k int, v float64) {
+		sums[t][i][k] += v / float64(nb)
+		sums[t][k][i] = sums[t][i][k]
+	}
+	// Batch bi+1's Gram products (libtorch's BLAS) run while batch bi is finished in
+	// Go: the BLAS threads work instead of spinning idle beside the Go work.
+	type grams struct {
+		s   *torch.Scope
+		g   *rbfGrams
+		err error
+	}
+	start := func(bi int) chan grams {
+		ch := make(chan grams, 1)
+		go func() {
+			s := torch.NewScope(torch.NoGrad())
+			g, err := newRBFGrams(s, feat, m, n, d, bi*n/nb, (bi+1)*n/nb, single)
+			ch <- grams{s, g, err}
+		}()
+		return ch
+	}
+	next := start(0)
 	for bi := 0; bi < nb; bi++ {
-		a0, a1 := bi*n/nb, (bi+1)*n/nb
-		err := torch.Do(func(s *torch.Scope) error {
-			return rbfBatch(s, feat, m, n, d, a0, a1, ts, single, func(t, i, k int, v float64) {
-				sums[t][i][k] += v / float64(nb)
-				sums[t][k][i] = sums[t][i][k]
-			})
-		}, torch.NoGrad())
+		r := <-next
+		next = nil
+		if r.err == nil && bi+1 < nb {
+			next = start(bi + 1)
+		}
+		err := r.err
+		if err == nil {
+			err = r.g.finish(r.s, ts, add)
+		}
+		r.s.Close()
 		if err != nil {
+			if next != nil {
+				(<-next).s.Close()
+			}
 			return nil, 0, fmt.Errorf("RBF CKA: %w", err)
 		}
 	}
 	return sums, nb, nil
 }
 
-// rbfBatch computes the RBF CKA of rows [a0, a1) of every member for every threshold
-// and hands each pair i <= k to add.
-func rbfBatch(s *torch.Scope, feat []float32, m, n, d, a0, a1 int, ts []float64, single bool,
-	add func(t, i, k int, v float64)) error {
+// gramBlock is rows [r0, r1) of the b×b Gram matrices against columns [r0, b), one
+// m × (r1-r0) × (b-r0) tensor's memory (float32 or float64).
+type gramBlock struct {
+	r0, r1 int
+	g32    []float32
+	g64    []float64
+}
+
+// rbfGrams holds one row batch's Gram matrices (upper row blocks) of every member
+// and the squared norms of the centred rows.
+type rbfGrams struct {
+	m, b   int
+	single bool
+	sq     [][]float64
+	blocks []gramBlock
+}
+
+// newRBFGrams centres rows [a0, a1) of every member and takes their Gram matrices'
+// upper row blocks by libtorch, in s.
+func newRBFGrams(s *torch.Scope, feat []float32, m, n, d, a0, a1 int, single bool) (*rbfGrams, error) {
 	b := a1 - a0
-	p := b * (b - 1) / 2 // upper-triangle entries
 	dt := torch.Float64
 	if single {
 		dt = torch.Float32
 	}
 	x := torch.Empty(s, []int64{int64(m), int64(b), int64(d)}, dt)
 	if err := s.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	var x32 []float32
 	var x64 []float64
@@ -221,7 +263,7 @@ func rbfBatch(s *torch.Scope, feat []float32, m, n, d, a0, a1 int, ts []float64,
 		x64, err = torch.UnsafeSlice[float64](x)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sq := make([][]float64, m) // squared norms of the centred rows (as multiplied)
 	parallelFor(m, func(i int) {
@@ -257,28 +299,34 @@ func rbfBatch(s *torch.Scope, feat []float32, m, n, d, a0, a1 int, ts []float64,
 	// [r0, r1) against columns [r0, b), so the products skip most of the lower
 	// triangle.
 	nq := gramBlocks(b)
-	type block struct {
-		r0, r1 int
-		g32    []float32
-		g64    []float64
-	}
-	blocks := make([]block, nq)
+	blocks := make([]gramBlock, nq)
 	xt := x.Transpose(1, 2)
 	for r := range blocks {
 		r0, r1 := r*b/nq, (r+1)*b/nq
 		g := x.Narrow(1, int64(r0), int64(r1-r0)).Bmm(xt.Narrow(2, int64(r0), int64(b-r0))) // m × (r1-r0) × (b-r0)
-		blocks[r] = block{r0: r0, r1: r1}
+		blocks[r] = gramBlock{r0: r0, r1: r1}
 		if single {
 			blocks[r].g32, err = torch.UnsafeSlice[float32](g)
 		} else {
 			blocks[r].g64, err = torch.UnsafeSlice[float64](g)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
+	return &rbfGrams{m: m, b: b, single: single, sq: sq, blocks: blocks}, nil
+}
+
+// finish computes the batch's RBF CKA for every threshold in s and hands each pair
+// i <= k to add.
+func (gr *rbfGrams) finish(s *torch.Scope, ts []float64, add func(t, i, k int, v float64)) error {
+	m, b, single, sq, blocks := gr.m, gr.b, gr.single, gr.sq, gr.blocks
+	p := b * (b - 1) / 2 // upper-triangle entries
 	// Squared distances of the upper triangle, row by row, into u (m × p).
 	u := torch.Empty(s, []int64{int64(m), int64(p)}, torch.Float64)
+	if err := s.Err(); err != nil {
+		return err
+	}
 	u64, err := torch.UnsafeSlice[float64](u)
 	if err != nil {
 		return err
@@ -316,7 +364,6 @@ func rbfBatch(s *torch.Scope, feat []float32, m, n, d, a0, a1 int, ts []float64,
 		}
 		med[i] = upperMedian(ui, b)
 	})
-	x.Free()
 	for t, th := range ts {
 		den := make([]float64, m)
 		for i := range den {
