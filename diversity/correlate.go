@@ -2,9 +2,11 @@ package diversity
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -59,8 +61,11 @@ func Spearman(x, y []float64) float64 { return pearson(Ranks(x), Ranks(y)) }
 // KendallTauB is Kendall's τ-b of x and y (ties corrected; NaN when either is
 // constant).
 func KendallTauB(x, y []float64) float64 {
-	t, _ := kendall(x, y)
-	return t
+	s, n1, n2 := kendallCounts(x, y)
+	if n1 == 0 || n2 == 0 {
+		return math.NaN()
+	}
+	return s / math.Sqrt(n1*n2)
 }
 
 // kendall returns τ-b and its tie-corrected variance of S under independence,
@@ -104,12 +109,11 @@ func kendallCounts(x, y []float64) (s, n1, n2 float64) {
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.Slice(idx, func(a, b int) bool {
-		i, j := idx[a], idx[b]
-		if x[i] != x[j] {
-			return x[i] < x[j]
+	slices.SortFunc(idx, func(i, j int) int {
+		if c := cmp.Compare(x[i], x[j]); c != 0 {
+			return c
 		}
-		return y[i] < y[j]
+		return cmp.Compare(y[i], y[j])
 	})
 	pairs := func(t int) float64 { return float64(t) * float64(t-1) / 2 }
 	var tiesX, tiesXY float64

@@ -6,7 +6,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 )
 
 // Ensemble is one row of the ensembles table (see the package comment).
@@ -94,7 +97,9 @@ func CorrelationTable(ens []Ensemble, o CorrOptions) []CorrRow {
 		}
 	}
 	ds, ts := sortedKeys(dk), sortedKeys(tk)
+	type job struct{ x, y []float64 }
 	var rows []CorrRow
+	var jobs []job
 	for _, d := range ds {
 		for _, t := range ts {
 			var x, y []float64
@@ -105,19 +110,37 @@ func CorrelationTable(ens []Ensemble, o CorrOptions) []CorrRow {
 					x, y = append(x, a), append(y, b)
 				}
 			}
-			row := CorrRow{Diversity: d, Target: t}
-			c, err := Correlate(x, y, o)
-			if err != nil {
-				nan := Estimate{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
-				c = Correlation{N: len(x), Pearson: nan, Spearman: nan, KendallTauB: nan}
-				row.Reason = err.Error()
-			} else if math.IsNaN(c.Pearson.Value) {
-				row.Reason = "a variable is constant over these ensembles"
-			}
-			row.Correlation = c
-			rows = append(rows, row)
+			rows = append(rows, CorrRow{Diversity: d, Target: t})
+			jobs = append(jobs, job{x, y})
 		}
 	}
+	// Each correlation has its own seeded bootstrap: computing them side by side
+	// gives the same rows as one after another.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(jobs) {
+					return
+				}
+				row := &rows[i]
+				c, err := Correlate(jobs[i].x, jobs[i].y, o)
+				if err != nil {
+					nan := Estimate{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+					c = Correlation{N: len(jobs[i].x), Pearson: nan, Spearman: nan, KendallTauB: nan}
+					row.Reason = err.Error()
+				} else if math.IsNaN(c.Pearson.Value) {
+					row.Reason = "a variable is constant over these ensembles"
+				}
+				row.Correlation = c
+			}
+		}()
+	}
+	wg.Wait()
 	return rows
 }
 

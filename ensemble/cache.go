@@ -322,61 +322,33 @@ const entryFormat = "divres-outputs-2"
 // Outputs returns every member's outputs on every slice, out[m][s], from the cache,
 // running a member's model (loaded once per worker, on device dev) only over the
 // slices whose entry is missing. A slice's images are loaded once and
-// fingerprinted.
-//
-// On the CPU with more than one intra-op thread, the slices are shared among that
-// many workers, each running its models on one thread (libtorch's setting, brought
-// back afterwards): small nets keep one core busy on their own, while splitting
-// each operation over the cores spends much of the second core waiting at the
-// operation's barriers (resnet18 at width 0.25: 2,900 images/s on two threads,
-// 3,900 with two workers of one thread). Every output is the same as a
-// one-thread run's, whatever the scheduling.
+// fingerprinted. On a multi-thread CPU the slices are shared among one-thread
+// workers (RunOneThread); every output is the same as a one-thread run's.
 func (c *PredictionCache) Outputs(ctx context.Context, members []PoolMember, ins []InputSlice, dev torch.Device, o OutputsOptions) ([][]*Outputs, error) {
 	out := make([][]*Outputs, len(members))
 	for i := range out {
 		out[i] = make([]*Outputs, len(ins))
 	}
-	workers := 1
-	if dev.Type == torch.DeviceCPU && torch.NumThreads() > 1 {
-		workers = min(torch.NumThreads(), len(ins))
+	ws := make([]*outputsWorker, Workers(dev, len(ins)))
+	for i := range ws {
+		ws[i] = &outputsWorker{c: c, members: members, dev: dev, o: o, nets: make([]*nets.Net, len(members))}
+		defer ws[i].close()
 	}
-	if workers > 1 {
-		prev := torch.NumThreads()
-		torch.SetNumThreads(1)
-		defer torch.SetNumThreads(prev)
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var (
-		next, done atomic.Int64
-		progressMu sync.Mutex
-		wg         sync.WaitGroup
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := &outputsWorker{c: c, members: members, dev: dev, o: o, nets: make([]*nets.Net, len(members))}
-			defer w.close()
-			for {
-				si := int(next.Add(1) - 1)
-				if si >= len(ins) || ctx.Err() != nil {
-					return
-				}
-				if err := w.slice(ctx, ins[si], si, out); err != nil {
-					cancel(err)
-					return
-				}
-				if o.Progress != nil {
-					progressMu.Lock()
-					o.Progress(int(done.Add(1)), len(ins))
-					progressMu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
+	var mu sync.Mutex
+	done := 0
+	err := RunOneThread(ctx, dev, len(ins), func(ctx context.Context, w, si int) error {
+		if err := ws[w].slice(ctx, ins[si], si, out); err != nil {
+			return err
+		}
+		if o.Progress != nil {
+			mu.Lock()
+			done++
+			o.Progress(done, len(ins))
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -236,70 +236,99 @@ func (p poolLayout) subsets(rec EnsembleRecipe) ([][]int, error) {
 // maps[m] holds N×size values.
 func memberAttributions(ctx context.Context, ms []ensemble.PoolMember, ds data.Dataset, method attrib.Method,
 	dev torch.Device, workers int) (maps [][]float32, size int, err error) {
-	for _, m := range ms {
-		in, err := m.Meta.Input()
+	maps = make([][]float32, len(ms))
+	sizes := make([]int, len(ms))
+	one := func(ctx context.Context, _, i int) error {
+		v, sz, err := memberAttribution(ctx, ms[i], ds, method, dev, workers)
 		if err != nil {
-			return nil, 0, err
+			return fmt.Errorf("attributions of %s: %w", ms[i].Name(), err)
 		}
-		in.Norm = data.Norm{}
-		for range in.Channels {
-			in.Norm.Mean = append(in.Norm.Mean, 0)
-			in.Norm.Std = append(in.Norm.Std, 1)
-		}
-		net, meta, err := ensemble.LoadModel(m.Dir, dev)
-		if err != nil {
-			return nil, 0, err
-		}
-		v, sz, err := func() ([]float32, int, error) {
-			defer net.Close()
-			model, err := attrib.Normalized(attrib.FromNet(net), meta.Mean, meta.Std)
-			if err != nil {
-				return nil, 0, err
+		maps[i], sizes[i] = v, sz
+		return nil
+	}
+	if deterministicMethods[method] {
+		// Members side by side on one thread each (the maps are those of a
+		// one-thread run).
+		err = ensemble.RunOneThread(ctx, dev, len(ms), one)
+	} else {
+		for i := range ms {
+			if err = one(ctx, 0, i); err != nil {
+				break
 			}
-			l, err := data.NewLoader(ds, in.LoaderOptions(64, workers))
-			if err != nil {
-				return nil, 0, err
-			}
-			var all []float32
-			sz := 0
-			for b, err := range l.Batches(ctx, 0) {
-				if err != nil {
-					return nil, 0, err
-				}
-				err = torch.Do(func(s *torch.Scope) error {
-					x := torch.FromSlice(s, b.X, []int64{int64(b.N), int64(b.C), int64(b.H), int64(b.W)}, dev)
-					res, err := attrib.Attribute(s, model, x, attrib.Labels(b.Y[:b.N]), attrib.Options{Method: method, Upsample: "bilinear"})
-					if err != nil {
-						return err
-					}
-					v, err := res.Maps.Reshape([]int64{int64(b.N), -1}).Float32s()
-					if err != nil {
-						return err
-					}
-					sz = len(v) / b.N
-					all = append(all, v...)
-					return nil
-				})
-				b.Release()
-				if err != nil {
-					return nil, 0, err
-				}
-			}
-			return all, sz, nil
-		}()
-		if err != nil {
-			return nil, 0, fmt.Errorf("attributions of %s: %w", m.Name(), err)
 		}
-		if size != 0 && sz != size {
-			return nil, 0, fmt.Errorf("attributions of %s: maps of %d values, the other members' %d", m.Name(), sz, size)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	for i, m := range ms {
+		if size != 0 && sizes[i] != size {
+			return nil, 0, fmt.Errorf("attributions of %s: maps of %d values, the other members' %d", m.Name(), sizes[i], size)
 		}
-		size = sz
-		if len(v) != ds.Len()*size {
-			return nil, 0, fmt.Errorf("attributions of %s: %d values for %d images", m.Name(), len(v), ds.Len())
+		size = sizes[i]
+		if len(maps[i]) != ds.Len()*size {
+			return nil, 0, fmt.Errorf("attributions of %s: %d values for %d images", m.Name(), len(maps[i]), ds.Len())
 		}
-		maps = append(maps, v)
 	}
 	return maps, size, nil
+}
+
+// deterministicMethods are the attribution methods that draw no random numbers
+// (with the study's options), so that members' maps may be computed side by side.
+var deterministicMethods = map[attrib.Method]bool{attrib.Saliency: true, attrib.SaliencySigned: true,
+	attrib.InputXGradient: true, attrib.IG: true, attrib.GradCAM: true}
+
+// memberAttribution computes one member's maps of method on every image of ds
+// (the target its label), flattened: the maps and the values per map.
+func memberAttribution(ctx context.Context, m ensemble.PoolMember, ds data.Dataset, method attrib.Method,
+	dev torch.Device, workers int) ([]float32, int, error) {
+	in, err := m.Meta.Input()
+	if err != nil {
+		return nil, 0, err
+	}
+	in.Norm = data.Norm{}
+	for range in.Channels {
+		in.Norm.Mean = append(in.Norm.Mean, 0)
+		in.Norm.Std = append(in.Norm.Std, 1)
+	}
+	net, meta, err := ensemble.LoadModel(m.Dir, dev)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer net.Close()
+	model, err := attrib.Normalized(attrib.FromNet(net), meta.Mean, meta.Std)
+	if err != nil {
+		return nil, 0, err
+	}
+	l, err := data.NewLoader(ds, in.LoaderOptions(64, workers))
+	if err != nil {
+		return nil, 0, err
+	}
+	var all []float32
+	sz := 0
+	for b, err := range l.Batches(ctx, 0) {
+		if err != nil {
+			return nil, 0, err
+		}
+		err = torch.Do(func(s *torch.Scope) error {
+			x := torch.FromSlice(s, b.X, []int64{int64(b.N), int64(b.C), int64(b.H), int64(b.W)}, dev)
+			res, err := attrib.Attribute(s, model, x, attrib.Labels(b.Y[:b.N]), attrib.Options{Method: method, Upsample: "bilinear"})
+			if err != nil {
+				return err
+			}
+			v, err := res.Maps.Reshape([]int64{int64(b.N), -1}).Float32s()
+			if err != nil {
+				return err
+			}
+			sz = len(v) / b.N
+			all = append(all, v...)
+			return nil
+		})
+		b.Release()
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	return all, sz, nil
 }
 
 // nullable marshals NaN and ±Inf as null.

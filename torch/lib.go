@@ -24,7 +24,8 @@ func SetNumThreads(n int) {
 	}
 }
 
-// NumThreads returns libtorch's number of intra-op threads.
+// NumThreads returns libtorch's number of intra-op threads: the count SetNumThreads
+// asked for, which every OS thread adopts at its next call.
 func NumThreads() int { return int(C.dr_get_num_threads()) }
 
 // SetNumInteropThreads sets the inter-op pool size; it must be called before any

@@ -207,7 +207,12 @@ void dr_set_num_threads(int n) {
   at::set_num_threads(n);
   set_blas_threads(n);
 }
-int dr_get_num_threads(void) { return at::get_num_threads(); }
+// The count asked for (every OS thread adopts it at its next call), not the
+// calling thread's OpenMP state, which lags on a thread that has run nothing since.
+int dr_get_num_threads(void) {
+  int want = g_threads.load(std::memory_order_relaxed);
+  return want > 0 ? want : at::get_num_threads();
+}
 
 dr_err dr_set_num_interop_threads(int n) {
   DR_TRY(0) { at::set_num_interop_threads(n); }
