@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -324,6 +325,9 @@ func BenchmarkJointStep(b *testing.B) {
 	b.Logf("threads %d (NCL_BENCH_THREADS; pass the same --threads to bench/python/ncl_step.py)", threads)
 	for _, h := range Heuristics() {
 		b.Run(h, func(b *testing.B) {
+			// As TrainJoint does: one OS thread, so one OpenMP team stays warm.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
 			torch.ManualSeed(0)
 			cfg := TrainConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 5e-4}
 			var ms []*Member
