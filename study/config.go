@@ -81,16 +81,17 @@ type Config struct {
 }
 
 // Default is the main job on the embedded default data (the "quick" preset):
-// eight small, diverse architectures (residual, plain, fire-module, ConvNeXt,
+// seven small, diverse architectures (residual, plain, LeNet, ConvNeXt,
 // attention and MLP designs, and the reduced ResNet50 baseline) at reduced
 // widths, each trained identically with three seeds on a class-balanced subset
 // of Fashion-MNIST and evaluated on 1,000 test images, clean and under the 15
 // benchmark corruptions at severity 3 (CE and mCE over that severity), sized so
 // that all five stages finish in about a quarter of an hour on two CPU cores.
 // The joint-training stage uses the three cheapest architectures (LeNet,
-// ResNet18, VGG11) and λ ∈ {0, 0.5, 1}. (SqueezeNet 1.1, the cheaper channel-
-// light family, stays at chance accuracy in this recipe — 62 steps — so
-// ShuffleNet V2 stands for the light families; both are in the cifar10 preset.)
+// ResNet18, VGG11) and λ ∈ {0, 0.5, 1}. The light families are left to the
+// cifar10 preset: SqueezeNet 1.1 stays at chance accuracy in this recipe (62
+// steps), and ShuffleNet V2, which learns, costs ~50 s of the quarter hour
+// (depthwise convolutions: 920 images/s on one core against ResNet18's 2,800).
 func Default() Config {
 	return Config{
 		Data: "fashion-mnist", PerClass: 100, TestSubset: 1000, InputSize: 32,
@@ -102,7 +103,6 @@ func Default() Config {
 			{Arch: "resnet50", Width: 0.25},
 			{Arch: "resnet18", Width: 0.25},
 			{Arch: "vgg11_bn", Width: 0.25},
-			{Arch: "shufflenet_v2_x1_0", Width: 0.5},
 			{Arch: "lenet", Width: 1},
 			{Arch: "convnext_tiny", Width: 0.125},
 			{Arch: "vit_small", Width: 0.125},
