@@ -11,16 +11,7 @@ import (
 // offset (centring matters) and a shared component (CKA well inside (0, 1)).
 func TestLinearCKAsFloat32MatchesFloat64(t *testing.T) {
 	const m, n, d = 3, 2500, 40
-	rng := rand.New(rand.NewPCG(21, 22))
-	feat := make([]float32, m*n*d)
-	shared := make([]float64, n*d)
-	for i := range shared {
-		shared[i] = rng.NormFloat64()
-	}
-	for i := range feat {
-		member := i / (n * d)
-		feat[i] = float32(20 + float64(member) + shared[i%(n*d)] + 0.8*rng.NormFloat64())
-	}
+	feat := offsetFeatures(rand.New(rand.NewPCG(21, 22)), m, n, d)
 	exact := linearCKAs(feat, m, n, d, 1000, false)
 	fast := linearCKAs(feat, m, n, d, 1000, true)
 	for i := 0; i < m; i++ {
