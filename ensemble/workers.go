@@ -13,9 +13,10 @@ import (
 // (at most n); otherwise 1.
 //
 // Small nets keep a core busy on their own, while splitting each operation over
-// the cores spends much of the other cores' time at the operation's barriers:
-// resnet18 at width 0.25 evaluates 2,900 images/s on two threads and 3,900 as
-// two one-thread workers, convnext_tiny at 0.125 2,000 and 3,600.
+// the cores spends part of the other cores' time at the operation's barriers:
+// resnet18 at width 0.25 evaluated 2,900 images/s on two threads (3,700 once
+// OpenBLAS's pool followed the threads) and 3,900 as two one-thread workers,
+// convnext_tiny at 0.125 2,000 and 3,600.
 func Workers(dev torch.Device, n int) int {
 	if dev.Type != torch.DeviceCPU || torch.NumThreads() < 2 || n < 2 {
 		return 1
