@@ -274,7 +274,10 @@ func TestStudySlurm(t *testing.T) {
 	t.Setenv("DIVRES_HARNESS_CHILD", "1")
 	dir := t.TempDir()
 	cfg := study.Default()
-	cfg.PerClass, cfg.TestSubset, cfg.Epochs, cfg.Batch = 40, 20, 1, 20
+	// Training cells long enough (a few seconds) to be caught running: a cell
+	// that ends within the moment between scancel's SIGCONT and SIGTERM would
+	// finish instead of failing.
+	cfg.PerClass, cfg.TestSubset, cfg.Epochs, cfg.Batch = 200, 20, 3, 20
 	cfg.Baseline = "lenet"
 	cfg.Models = []study.Model{{Arch: "lenet", Width: 0.5}, {Arch: "lenet", Width: 1}}
 	cfg.Corruptions, cfg.Severities = []string{"contrast"}, []int{2}
