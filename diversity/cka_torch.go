@@ -10,6 +10,26 @@ import (
 	"github.com/divres/divres/torch"
 )
 
+// hostBuffer allocates a CPU tensor of shape in s, float32 when single and
+// float64 otherwise, and returns it with a Go view of its storage (the other
+// view nil), for filling in place.
+func hostBuffer(s *torch.Scope, shape []int64, single bool) (*torch.Tensor, []float32, []float64, error) {
+	dt := torch.Float64
+	if single {
+		dt = torch.Float32
+	}
+	t := torch.Empty(s, shape, dt)
+	if err := s.Err(); err != nil {
+		return nil, nil, nil, err
+	}
+	if single {
+		v, err := torch.UnsafeSlice[float32](t)
+		return t, v, nil, err
+	}
+	v, err := torch.UnsafeSlice[float64](t)
+	return t, nil, v, err
+}
+
 // parallelFor runs f(0) … f(n-1) on up to GOMAXPROCS goroutines.
 func parallelFor(n int, f func(i int)) {
 	w := min(n, runtime.GOMAXPROCS(0))
@@ -81,22 +101,7 @@ func linearCKAsTorch(feat []float32, m, n, d, batch int, single bool) (FeatureCK
 	for i := range acc {
 		acc[i] = torch.Zeros(s, []int64{int64(d), int64((m - i) * d)}, torch.Float64)
 	}
-	dt := torch.Float64
-	if single {
-		dt = torch.Float32
-	}
-	z := torch.Empty(s, []int64{int64(batch), int64(md)}, dt)
-	if err := s.Err(); err != nil {
-		return FeatureCKA{}, err
-	}
-	var z32 []float32
-	var z64 []float64
-	var err error
-	if single {
-		z32, err = torch.UnsafeSlice[float32](z)
-	} else {
-		z64, err = torch.UnsafeSlice[float64](z)
-	}
+	z, z32, z64, err := hostBuffer(s, []int64{int64(batch), int64(md)}, single)
 	if err != nil {
 		return FeatureCKA{}, err
 	}
@@ -246,22 +251,7 @@ type rbfGrams struct {
 // upper row blocks by libtorch, in s.
 func newRBFGrams(s *torch.Scope, feat []float32, m, n, d, a0, a1 int, single bool) (*rbfGrams, error) {
 	b := a1 - a0
-	dt := torch.Float64
-	if single {
-		dt = torch.Float32
-	}
-	x := torch.Empty(s, []int64{int64(m), int64(b), int64(d)}, dt)
-	if err := s.Err(); err != nil {
-		return nil, err
-	}
-	var x32 []float32
-	var x64 []float64
-	var err error
-	if single {
-		x32, err = torch.UnsafeSlice[float32](x)
-	} else {
-		x64, err = torch.UnsafeSlice[float64](x)
-	}
+	x, x32, x64, err := hostBuffer(s, []int64{int64(m), int64(b), int64(d)}, single)
 	if err != nil {
 		return nil, err
 	}

@@ -6,10 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
-	"sync"
-	"sync/atomic"
 )
 
 // Ensemble is one row of the ensembles table (see the package comment).
@@ -116,31 +113,18 @@ func CorrelationTable(ens []Ensemble, o CorrOptions) []CorrRow {
 	}
 	// Each correlation has its own seeded bootstrap: computing them side by side
 	// gives the same rows as one after another.
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(jobs) {
-					return
-				}
-				row := &rows[i]
-				c, err := Correlate(jobs[i].x, jobs[i].y, o)
-				if err != nil {
-					nan := Estimate{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
-					c = Correlation{N: len(jobs[i].x), Pearson: nan, Spearman: nan, KendallTauB: nan}
-					row.Reason = err.Error()
-				} else if math.IsNaN(c.Pearson.Value) {
-					row.Reason = "a variable is constant over these ensembles"
-				}
-				row.Correlation = c
-			}
-		}()
-	}
-	wg.Wait()
+	parallelFor(len(jobs), func(i int) {
+		row := &rows[i]
+		c, err := Correlate(jobs[i].x, jobs[i].y, o)
+		if err != nil {
+			nan := Estimate{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+			c = Correlation{N: len(jobs[i].x), Pearson: nan, Spearman: nan, KendallTauB: nan}
+			row.Reason = err.Error()
+		} else if math.IsNaN(c.Pearson.Value) {
+			row.Reason = "a variable is constant over these ensembles"
+		}
+		row.Correlation = c
+	})
 	return rows
 }
 
